@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+import pytest
+
+pytest_plugins = [
+    "tests.fixtures.services",
+    "tests.fixtures.media",
+    "tests.fixtures.catalog",
+]
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    """Ingest and web run on asyncio (aioboto3, asyncpg); engine tests override this with trio too."""
+    return "asyncio"

@@ -1,0 +1,117 @@
+"""Reelbox configuration: environment variables prefixed ``REELBOX_`` and an optional TOML file.
+
+Precedence, highest first: init arguments, environment (``REELBOX_DATABASE_URL``, nested fields with
+``__`` as in ``REELBOX_S3__ENDPOINT_URL``), the TOML file named by ``REELBOX_CONFIG`` (or
+``reelbox.toml`` in the data directory), then the defaults below, which suit one machine: SQLite in
+the data directory, in-process cache and bus, images on local disk.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+def _default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "reelbox"
+
+
+class S3Settings(BaseModel):
+    """The default S3 endpoint and credentials; sources may name others in ``s3_credentials``."""
+
+    endpoint_url: str | None = None
+    region: str = "us-east-1"
+    access_key_id: str | None = None
+    secret_access_key: SecretStr | None = None
+    read_block_size: int = Field(default=1 << 20, ge=64 << 10)
+
+
+class ScanSettings(BaseModel):
+    concurrency: int = Field(default=max(2, (os.cpu_count() or 1) * 2), ge=1, le=256)
+    batch_size: int = Field(default=64, ge=1, le=5000)
+    interval_s: float = Field(default=900.0, ge=10.0)
+    watch: bool = True
+    watch_debounce_ms: int = Field(default=1500, ge=50)
+    images: bool = True
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="REELBOX_",
+        env_nested_delimiter="__",
+        extra="forbid",
+    )
+
+    data_dir: Path = Field(default_factory=_default_data_dir)
+    database_url: str | None = None
+    redis_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = Field(default=8420, ge=0, le=65535)
+    media_dirs: list[Path] = Field(default_factory=list)
+    demo_library: bool = True
+    images_dir: Path | None = None
+    images_s3_bucket: str | None = None
+    s3: S3Settings = Field(default_factory=S3Settings)
+    s3_credentials: dict[str, S3Settings] = Field(default_factory=dict)
+    scan: ScanSettings = Field(default_factory=ScanSettings)
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["console", "json"] = "console"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        toml = _config_file()
+        if toml is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml))
+        return tuple(sources)
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{self.data_dir / 'reelbox.db'}"
+
+    @property
+    def resolved_images_dir(self) -> Path:
+        return self.images_dir or self.data_dir / "images"
+
+    def s3_for(self, credentials_ref: str | None) -> S3Settings:
+        """The S3 settings a source names; the default endpoint when it names none."""
+        if credentials_ref is None:
+            return self.s3
+        try:
+            return self.s3_credentials[credentials_ref]
+        except KeyError:
+            raise KeyError(
+                f"no S3 credentials named {credentials_ref!r}; "
+                f"set REELBOX_S3_CREDENTIALS__{credentials_ref.upper()}__ACCESS_KEY_ID and friends"
+            ) from None
+
+
+def _config_file() -> Path | None:
+    named = os.environ.get("REELBOX_CONFIG")
+    if named:
+        path = Path(named)
+        if not path.is_file():
+            raise FileNotFoundError(f"REELBOX_CONFIG names {path}, which is not a file")
+        return path
+    data_dir = Path(os.environ.get("REELBOX_DATA_DIR") or _default_data_dir())
+    candidate = data_dir / "reelbox.toml"
+    return candidate if candidate.is_file() else None
