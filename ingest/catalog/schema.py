@@ -124,9 +124,7 @@ media_sources = sa.Table(
     "media_sources",
     metadata,
     sa.Column("id", Id, primary_key=True),
-    sa.Column(
-        "library_id", Id, sa.ForeignKey("libraries.id", ondelete="CASCADE"), nullable=False
-    ),
+    sa.Column("library_id", Id, sa.ForeignKey("libraries.id", ondelete="CASCADE"), nullable=False),
     sa.Column("kind", sa.String(8), nullable=False),
     sa.Column("path", sa.Text, nullable=True),
     sa.Column("bucket", sa.String(255), nullable=True),
@@ -155,9 +153,7 @@ scan_runs = sa.Table(
     "scan_runs",
     metadata,
     sa.Column("id", Id, primary_key=True),
-    sa.Column(
-        "library_id", Id, sa.ForeignKey("libraries.id", ondelete="CASCADE"), nullable=False
-    ),
+    sa.Column("library_id", Id, sa.ForeignKey("libraries.id", ondelete="CASCADE"), nullable=False),
     sa.Column("started_at", UTCDateTime(), nullable=False, default=_now),
     sa.Column("finished_at", UTCDateTime(), nullable=True),
     sa.Column("state", sa.String(16), nullable=False, default="running"),
@@ -171,9 +167,7 @@ series = sa.Table(
     "series",
     metadata,
     sa.Column("id", Id, primary_key=True),
-    sa.Column(
-        "library_id", Id, sa.ForeignKey("libraries.id", ondelete="CASCADE"), nullable=False
-    ),
+    sa.Column("library_id", Id, sa.ForeignKey("libraries.id", ondelete="CASCADE"), nullable=False),
     sa.Column("title", sa.Text, nullable=False),
     sa.Column("sort_title", sa.Text, nullable=False),
     sa.Column("search_title", sa.Text, nullable=False),
@@ -198,9 +192,7 @@ albums = sa.Table(
     "albums",
     metadata,
     sa.Column("id", Id, primary_key=True),
-    sa.Column(
-        "library_id", Id, sa.ForeignKey("libraries.id", ondelete="CASCADE"), nullable=False
-    ),
+    sa.Column("library_id", Id, sa.ForeignKey("libraries.id", ondelete="CASCADE"), nullable=False),
     sa.Column("title", sa.Text, nullable=False),
     sa.Column("artist", sa.Text, nullable=False, default=""),
     sa.Column("sort_title", sa.Text, nullable=False),
@@ -216,9 +208,7 @@ media_items = sa.Table(
     "media_items",
     metadata,
     sa.Column("id", Id, primary_key=True),
-    sa.Column(
-        "library_id", Id, sa.ForeignKey("libraries.id", ondelete="CASCADE"), nullable=False
-    ),
+    sa.Column("library_id", Id, sa.ForeignKey("libraries.id", ondelete="CASCADE"), nullable=False),
     sa.Column(
         "source_id", Id, sa.ForeignKey("media_sources.id", ondelete="CASCADE"), nullable=False
     ),
@@ -279,9 +269,7 @@ media_items = sa.Table(
 streams = sa.Table(
     "streams",
     metadata,
-    sa.Column(
-        "item_id", Id, sa.ForeignKey("media_items.id", ondelete="CASCADE"), primary_key=True
-    ),
+    sa.Column("item_id", Id, sa.ForeignKey("media_items.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("index", sa.Integer, primary_key=True),
     sa.Column("kind", sa.String(16), nullable=False),
     sa.Column("codec", sa.String(64), nullable=True),
@@ -307,17 +295,13 @@ streams = sa.Table(
     sa.Column("is_attached_pic", sa.Boolean, nullable=False, default=False),
     # A sidecar subtitle file (``Movie.en.srt``) instead of a stream inside the container.
     sa.Column("external_key", sa.Text, nullable=True),
-    sa.CheckConstraint(
-        "kind IN ('video', 'audio', 'subtitle', 'attachment', 'data')", name="kind"
-    ),
+    sa.CheckConstraint("kind IN ('video', 'audio', 'subtitle', 'attachment', 'data')", name="kind"),
 )
 
 keyframes = sa.Table(
     "keyframes",
     metadata,
-    sa.Column(
-        "item_id", Id, sa.ForeignKey("media_items.id", ondelete="CASCADE"), primary_key=True
-    ),
+    sa.Column("item_id", Id, sa.ForeignKey("media_items.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("stream_index", sa.Integer, primary_key=True),
     sa.Column("count", sa.Integer, nullable=False),
     # engine.segmenter.keyframes.KeyframeIndex.pack()
@@ -327,9 +311,7 @@ keyframes = sa.Table(
 chapters = sa.Table(
     "chapters",
     metadata,
-    sa.Column(
-        "item_id", Id, sa.ForeignKey("media_items.id", ondelete="CASCADE"), primary_key=True
-    ),
+    sa.Column("item_id", Id, sa.ForeignKey("media_items.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("index", sa.Integer, primary_key=True),
     sa.Column("start_us", sa.BigInteger, nullable=False),
     sa.Column("end_us", sa.BigInteger, nullable=False),
@@ -367,9 +349,7 @@ genres = sa.Table(
 item_genres = sa.Table(
     "item_genres",
     metadata,
-    sa.Column(
-        "item_id", Id, sa.ForeignKey("media_items.id", ondelete="CASCADE"), primary_key=True
-    ),
+    sa.Column("item_id", Id, sa.ForeignKey("media_items.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("genre_id", Id, sa.ForeignKey("genres.id", ondelete="CASCADE"), primary_key=True),
     sa.Index(None, "genre_id"),
 )
@@ -384,9 +364,7 @@ people = sa.Table(
 item_people = sa.Table(
     "item_people",
     metadata,
-    sa.Column(
-        "item_id", Id, sa.ForeignKey("media_items.id", ondelete="CASCADE"), primary_key=True
-    ),
+    sa.Column("item_id", Id, sa.ForeignKey("media_items.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("person_id", Id, sa.ForeignKey("people.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("role", sa.String(32), primary_key=True),
     sa.Column("character", sa.Text, nullable=True),
@@ -400,9 +378,7 @@ user_data = sa.Table(
     "user_data",
     metadata,
     sa.Column("user_id", Id, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
-    sa.Column(
-        "item_id", Id, sa.ForeignKey("media_items.id", ondelete="CASCADE"), primary_key=True
-    ),
+    sa.Column("item_id", Id, sa.ForeignKey("media_items.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("position_us", sa.BigInteger, nullable=False, default=0),
     sa.Column("played", sa.Boolean, nullable=False, default=False),
     sa.Column("play_count", sa.Integer, nullable=False, default=0),
@@ -428,12 +404,8 @@ playlist_items = sa.Table(
     "playlist_items",
     metadata,
     sa.Column("id", Id, primary_key=True),
-    sa.Column(
-        "playlist_id", Id, sa.ForeignKey("playlists.id", ondelete="CASCADE"), nullable=False
-    ),
-    sa.Column(
-        "item_id", Id, sa.ForeignKey("media_items.id", ondelete="CASCADE"), nullable=False
-    ),
+    sa.Column("playlist_id", Id, sa.ForeignKey("playlists.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("item_id", Id, sa.ForeignKey("media_items.id", ondelete="CASCADE"), nullable=False),
     # Sparse ordering keys (gaps of 1024) so a move rewrites one row, not the list.
     sa.Column("position", sa.BigInteger, nullable=False),
     sa.UniqueConstraint("playlist_id", "position"),
