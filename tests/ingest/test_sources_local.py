@@ -205,7 +205,7 @@ def test_open_errors_are_unreadable(tmp_path: Path) -> None:
     (tmp_path / "d").mkdir()
     os.mkfifo(tmp_path / "fifo.mkv")
     source = LocalSource(1, tmp_path)
-    with pytest.raises(Unreadable, match="nope.mkv"):
+    with pytest.raises(Unreadable, match=r"nope\.mkv"):
         source.open("nope.mkv")
     with pytest.raises(Unreadable):
         source.open("d")
