@@ -1,0 +1,533 @@
+"""The library scanner: discover -> diff -> probe -> upsert -> remove, in phases.
+
+- Discover lists every source of the library. A source that cannot be listed (an unmounted disk, a
+  bucket that refuses us) is reported and *nothing of it is removed*: an outage never empties a
+  library.
+- Diff compares each file's version (a hash of size, mtime or ETag, and its sidecars' fingerprints)
+  with the catalog. An unchanged library probes nothing.
+- Probe runs in worker threads behind a CapacityLimiter (PyAV releases the GIL); each file is
+  opened once, hashed (head and tail) and probed in process; titles come from names, tags or .nfo.
+  A file that fails is recorded with its status and reason and the scan goes on.
+- Upsert writes outcomes in batches, one transaction each, from a single writer task. A new file
+  whose content hash matches a vanished one is a move: the item keeps its id and user data.
+- Remove deletes items whose files are gone, then empty series, seasons and albums.
+
+Progress is observable through ``statistics()`` at any time; the CLI's progress bar and the API's
+scan endpoints read it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import posixpath
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import anyio
+import structlog
+from anyio.abc import ObjectReceiveStream, ObjectSendStream
+
+from ingest import nfo as nfo_parser
+from ingest import probe as prober
+from ingest.catalog import items as item_queries
+from ingest.catalog import libraries as library_queries
+from ingest.catalog.database import Database
+from ingest.catalog.items import ItemWrite
+from ingest.catalog.records import Fingerprint, Library, SourceRecord
+from ingest.errors import EmptyFile, ProbeError, SourceError, Unreadable
+from ingest.models import Entry, FileRole, ItemType, LibraryKind, StreamInfo, Titles
+from ingest.sources.base import Source
+from ingest.titles import parse_titles
+
+log = structlog.get_logger(__name__)
+
+SourceOpener = Callable[[SourceRecord], AbstractAsyncContextManager[Source]]
+
+# Which files each kind of library takes.
+_ROLES: dict[LibraryKind, frozenset[FileRole]] = {
+    LibraryKind.MOVIES: frozenset({FileRole.VIDEO}),
+    LibraryKind.SHOWS: frozenset({FileRole.VIDEO}),
+    LibraryKind.MUSIC: frozenset({FileRole.AUDIO}),
+    LibraryKind.PHOTOS: frozenset({FileRole.PHOTO}),
+    LibraryKind.MIXED: frozenset({FileRole.VIDEO, FileRole.AUDIO, FileRole.PHOTO}),
+}
+_SUBTITLE_CODECS = {
+    ".srt": "subrip",
+    ".ass": "ass",
+    ".ssa": "ass",
+    ".vtt": "webvtt",
+    ".sub": "microdvd",
+}
+_NFO_MAX_BYTES = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class ScanStatistics:
+    """A snapshot of one scan. Counts are files; times are seconds of anyio's clock."""
+
+    library_id: int
+    phase: str = "idle"  # idle, discover, probe, remove, done, failed
+    discovered: int = 0
+    unchanged: int = 0
+    to_probe: int = 0
+    probed: int = 0
+    failed: int = 0
+    added: int = 0
+    updated: int = 0
+    moved: int = 0
+    removed: int = 0
+    source_errors: tuple[str, ...] = ()
+    started_at: float = 0.0
+    finished_at: float | None = None
+    by_status: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def elapsed(self) -> float:
+        end = self.finished_at if self.finished_at is not None else anyio.current_time()
+        return max(0.0, end - self.started_at) if self.started_at else 0.0
+
+    @property
+    def files_per_second(self) -> float:
+        elapsed = self.elapsed
+        return self.probed / elapsed if elapsed > 0 else 0.0
+
+    @property
+    def eta(self) -> float | None:
+        rate = self.files_per_second
+        if self.phase != "probe" or rate <= 0:
+            return None
+        return (self.to_probe - self.probed) / rate
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "library_id": self.library_id,
+            "phase": self.phase,
+            "discovered": self.discovered,
+            "unchanged": self.unchanged,
+            "to_probe": self.to_probe,
+            "probed": self.probed,
+            "failed": self.failed,
+            "added": self.added,
+            "updated": self.updated,
+            "moved": self.moved,
+            "removed": self.removed,
+            "source_errors": list(self.source_errors),
+            "elapsed_s": round(self.elapsed, 3),
+            "files_per_s": round(self.files_per_second, 2),
+            "by_status": dict(self.by_status),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class _Work:
+    """One file to probe, with its sidecars."""
+
+    entry: Entry
+    role: FileRole
+    version: str
+    nfo_key: str | None
+    subtitles: tuple[Entry, ...]
+
+
+@dataclass(slots=True)
+class _SourceScan:
+    """The state of scanning one source: what the catalog knew and which of it went missing."""
+
+    library: Library
+    record: SourceRecord
+    known: dict[str, Fingerprint]
+    vanished: dict[str, Fingerprint]
+    # Vanished files by (size, content hash): a new file matching one of them was moved.
+    by_hash: dict[tuple[int, str], Fingerprint] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.by_hash = {
+            (f.size, f.content_hash): f for f in self.vanished.values() if f.content_hash
+        }
+
+
+@dataclass(slots=True)
+class _Listing:
+    media: dict[str, tuple[Entry, FileRole]] = field(default_factory=dict)
+    nfo: dict[str, Entry] = field(default_factory=dict)  # media stem path -> nfo entry
+    subtitles: dict[str, list[Entry]] = field(default_factory=lambda: defaultdict(list))
+
+
+class Scanner:
+    """Scans libraries into the catalog. One scan per library at a time; scans of different
+    libraries may run concurrently."""
+
+    def __init__(
+        self,
+        database: Database,
+        open_source: SourceOpener,
+        *,
+        concurrency: int = 4,
+        batch_size: int = 64,
+    ) -> None:
+        self._db = database
+        self._open_source = open_source
+        self._limiter = anyio.CapacityLimiter(concurrency)
+        self._batch_size = batch_size
+        self._locks: dict[int, anyio.Lock] = defaultdict(anyio.Lock)
+        self._stats: dict[int, ScanStatistics] = {}
+
+    def statistics(self, library_id: int | None = None) -> ScanStatistics | None:
+        """The running or last scan of ``library_id`` (or of the most recent library)."""
+        if library_id is None:
+            return next(reversed(self._stats.values()), None)
+        return self._stats.get(library_id)
+
+    def all_statistics(self) -> dict[int, ScanStatistics]:
+        return dict(self._stats)
+
+    def is_scanning(self, library_id: int) -> bool:
+        return self._locks[library_id].locked()
+
+    async def scan(self, library_id: int) -> ScanStatistics:
+        """Scan every source of a library; waits for a scan of it already running."""
+        async with self._locks[library_id]:
+            async with self._db.connect() as conn:
+                library = await library_queries.get_library(conn, library_id)
+                sources = await library_queries.list_sources(conn, library_id)
+            if library is None:
+                raise LookupError(f"library {library_id} does not exist")
+            async with self._db.begin() as conn:
+                run_id = await library_queries.start_scan_run(conn, library_id)
+            self._set(ScanStatistics(library_id, phase="discover", started_at=anyio.current_time()))
+            state = "done"
+            try:
+                for record in sources:
+                    await self._scan_source(library, record, keys=None)
+            except BaseException:
+                state = "failed"
+                raise
+            finally:
+                with anyio.CancelScope(shield=True):
+                    await self._finish(library_id, run_id, state)
+            stats = self._stats[library_id]
+            log.info("scan.done", library=library.name, **stats.as_dict())
+            return stats
+
+    async def scan_keys(self, library_id: int, source_id: int, keys: Iterable[str]) -> None:
+        """Apply changes to a few known files (from the watcher): re-list just those keys."""
+        async with self._locks[library_id]:
+            async with self._db.connect() as conn:
+                library = await library_queries.get_library(conn, library_id)
+                sources = await library_queries.list_sources(conn, library_id)
+            record = next((s for s in sources if s.id == source_id), None)
+            if library is None or record is None:
+                return
+            if library_id not in self._stats or self._stats[library_id].phase not in {
+                "discover",
+                "probe",
+                "remove",
+            }:
+                self._set(
+                    ScanStatistics(library_id, phase="discover", started_at=anyio.current_time())
+                )
+            try:
+                await self._scan_source(library, record, keys=set(keys))
+            finally:
+                self._update(library_id, phase="done", finished_at=anyio.current_time())
+
+    # --- one source -------------------------------------------------------------------------
+
+    async def _scan_source(
+        self, library: Library, record: SourceRecord, keys: set[str] | None
+    ) -> None:
+        lib_id = library.id
+        self._update(lib_id, phase="discover")
+        async with self._db.connect() as conn:
+            known = await item_queries.load_fingerprints(conn, record.id)
+        try:
+            async with self._open_source(record) as source:
+                listing = await self._discover(source, keys)
+                self._update_add(lib_id, discovered=len(listing.media))
+                work, unchanged, vanished = self._diff(library.kind, listing, known, keys)
+                self._update_add(lib_id, unchanged=unchanged, to_probe=len(work))
+                self._update(lib_id, phase="probe")
+                scan = _SourceScan(library, record, dict(known), vanished)
+                await self._probe_and_write(scan, source, work)
+        except SourceError as exc:
+            reason = f"{record.describe()}: {exc}"
+            log.warning("scan.source_unavailable", library=library.name, reason=reason)
+            stats = self._stats[lib_id]
+            self._update(lib_id, source_errors=(*stats.source_errors, reason))
+            return
+        self._update(lib_id, phase="remove")
+        if vanished:
+            async with self._db.begin() as conn:
+                removed = await item_queries.delete_items(
+                    conn, (f.item_id for f in vanished.values())
+                )
+                await item_queries.prune_empty_groups(conn, lib_id)
+            self._update_add(lib_id, removed=removed)
+
+    async def _discover(self, source: Source, keys: set[str] | None) -> _Listing:
+        listing = _Listing()
+        if keys is None:
+            async for batch in source.discover():
+                for entry in batch:
+                    _file_into(listing, entry)
+        else:
+            for key in keys:
+                entry = await source.stat(key)
+                if entry is not None:
+                    _file_into(listing, entry)
+            # sidecars of the touched files count too: stat their likely neighbours
+            for key in list(listing.media):
+                stem = _stem(key)
+                for sidecar in (stem + ".nfo",):
+                    if sidecar not in keys and (found := await source.stat(sidecar)):
+                        _file_into(listing, found)
+        return listing
+
+    def _diff(
+        self,
+        kind: LibraryKind,
+        listing: _Listing,
+        known: Mapping[str, Fingerprint],
+        keys: set[str] | None,
+    ) -> tuple[list[_Work], int, dict[str, Fingerprint]]:
+        """Files to probe, the number unchanged, and known items whose files are gone."""
+        wanted = _ROLES[kind]
+        work: list[_Work] = []
+        seen: set[str] = set()
+        for key, (entry, role) in sorted(listing.media.items()):
+            if role not in wanted:
+                continue
+            seen.add(key)
+            stem = _stem(key)
+            nfo = listing.nfo.get(stem) or listing.nfo.get(
+                posixpath.join(posixpath.dirname(key), "movie")
+            )
+            subs = tuple(sorted(listing.subtitles.get(stem, ()), key=lambda e: e.key))
+            version = _version(entry, (nfo,) if nfo else (), subs)
+            fingerprint = known.get(key)
+            if fingerprint is not None and fingerprint.version == version:
+                continue
+            work.append(_Work(entry, role, version, nfo.key if nfo else None, subs))
+        scope = known.keys() if keys is None else (keys & known.keys())
+        vanished = {key: known[key] for key in scope if key not in seen}
+        return work, len(seen) - len(work), vanished
+
+    async def _probe_and_write(
+        self, scan: _SourceScan, source: Source, work: Sequence[_Work]
+    ) -> None:
+        if not work:
+            return
+        send, receive = anyio.create_memory_object_stream[_Work](len(work))
+        results_send, results_receive = anyio.create_memory_object_stream[ItemWrite](
+            self._batch_size * 2
+        )
+        for item in work:
+            send.send_nowait(item)
+        send.close()
+        async with anyio.create_task_group() as tg:
+            async with results_send:
+                for _ in range(max(1, int(self._limiter.total_tokens))):
+                    tg.start_soon(
+                        self._probe_worker,
+                        scan.library.kind,
+                        source,
+                        receive.clone(),
+                        results_send.clone(),
+                    )
+            receive.close()
+            tg.start_soon(self._writer, scan, results_receive)
+
+    async def _probe_worker(
+        self,
+        kind: LibraryKind,
+        source: Source,
+        receive: ObjectReceiveStream[_Work],
+        results: ObjectSendStream[ItemWrite],
+    ) -> None:
+        async with receive, results:
+            async for job in receive:
+                outcome = await anyio.to_thread.run_sync(
+                    _probe_one, kind, source, job, limiter=self._limiter
+                )
+                await results.send(outcome)
+
+    async def _writer(self, scan: _SourceScan, results: ObjectReceiveStream[ItemWrite]) -> None:
+        batch: list[ItemWrite] = []
+        async with results:
+            async for outcome in results:
+                batch.append(outcome)
+                if len(batch) >= self._batch_size:
+                    await self._write_batch(scan, batch)
+                    batch = []
+            if batch:
+                await self._write_batch(scan, batch)
+
+    async def _write_batch(self, scan: _SourceScan, batch: list[ItemWrite]) -> None:
+        added = updated = moved = failed = 0
+        statuses: dict[str, int] = defaultdict(int)
+        # Shielded: a cancelled scan still commits or rolls back the batch it is writing.
+        with anyio.CancelScope(shield=True):
+            async with self._db.begin() as conn:
+                for write in batch:
+                    key = write.entry.key
+                    statuses[write.status] += 1
+                    failed += write.status != "ok"
+                    if key in scan.known:
+                        updated += 1
+                        continue
+                    origin = (
+                        scan.by_hash.pop((write.entry.size, write.content_hash), None)
+                        if write.status == "ok" and write.content_hash
+                        else None
+                    )
+                    if origin is not None and scan.vanished.pop(origin.key, None) is not None:
+                        await item_queries.move_item(
+                            conn, origin.item_id, scan.record.id, write.entry, write.version
+                        )
+                        scan.known[key] = replace(origin, key=key)
+                        moved += 1
+                    else:
+                        added += 1
+                await item_queries.write_items(
+                    conn, scan.library.id, scan.record.id, batch, scan.known
+                )
+        lib_id = scan.library.id
+        merged = dict(self._stats[lib_id].by_status)
+        for status, count in statuses.items():
+            merged[status] = merged.get(status, 0) + count
+        self._update(lib_id, by_status=merged)
+        self._update_add(
+            lib_id, probed=len(batch), failed=failed, added=added, updated=updated, moved=moved
+        )
+
+    async def _finish(self, library_id: int, run_id: int, state: str) -> None:
+        self._update(
+            library_id,
+            phase=state if state == "failed" else "done",
+            finished_at=anyio.current_time(),
+        )
+        stats = self._stats[library_id]
+        try:
+            async with self._db.begin() as conn:
+                await library_queries.finish_scan_run(
+                    conn, run_id, library_id, state, stats.as_dict()
+                )
+        except Exception:  # the scan's own outcome matters more than its log row
+            log.exception("scan.record_failed", library_id=library_id)
+
+    # --- statistics -----------------------------------------------------------------------------
+
+    def _set(self, stats: ScanStatistics) -> None:
+        self._stats.pop(stats.library_id, None)
+        self._stats[stats.library_id] = stats
+
+    def _update(self, library_id: int, **changes: Any) -> None:
+        self._stats[library_id] = replace(self._stats[library_id], **changes)
+
+    def _update_add(self, library_id: int, **increments: int) -> None:
+        stats = self._stats[library_id]
+        self._update(library_id, **{k: getattr(stats, k) + v for k, v in increments.items()})
+
+
+# --- pure helpers and the per-file thread work --------------------------------------------------
+
+
+def _stem(key: str) -> str:
+    """'Films/Heat (1995)/Heat (1995).mkv' -> 'Films/Heat (1995)/Heat (1995)'."""
+    root, _ext = posixpath.splitext(key)
+    return root
+
+
+def _file_into(listing: _Listing, entry: Entry) -> None:
+    role = prober.classify(entry.key)
+    if role is FileRole.IGNORED:
+        return
+    if role is FileRole.NFO:
+        listing.nfo[_stem(entry.key)] = entry
+    elif role is FileRole.SUBTITLE:
+        # Movie.srt, Movie.en.srt, Movie.en.forced.srt all belong to Movie.*
+        stem = _stem(entry.key)
+        base = posixpath.basename(stem).split(".")[0]
+        listing.subtitles[posixpath.join(posixpath.dirname(stem), base)].append(entry)
+        if base != posixpath.basename(stem):
+            # a media file whose own name contains dots: keep the exact stem too
+            listing.subtitles[stem].append(entry)
+    else:
+        listing.media[entry.key] = (entry, role)
+
+
+def _version(entry: Entry, nfo: Iterable[Entry], subtitles: Iterable[Entry]) -> str:
+    digest = hashlib.sha256()
+    for part in (entry, *nfo, *subtitles):
+        digest.update(
+            f"{part.key}\0{part.size}\0{part.mtime_ns}\0{part.etag}\n".encode(
+                "utf-8", "surrogatepass"
+            )
+        )
+    return digest.hexdigest()[:32]
+
+
+def _sidecar_stream(index: int, media_key: str, entry: Entry) -> StreamInfo:
+    ext = posixpath.splitext(entry.key)[1].lower()
+    tail = posixpath.basename(entry.key)[len(posixpath.basename(_stem(media_key))) :]
+    parts = [p for p in tail.lower().split(".") if p and "." + p != ext]
+    language = next((p for p in parts if p.isalpha() and 2 <= len(p) <= 3), None)
+    return StreamInfo(
+        index=index,
+        kind="subtitle",
+        codec=_SUBTITLE_CODECS.get(ext),
+        language=language,
+        is_forced="forced" in parts,
+        is_default="default" in parts,
+        external_key=entry.key,
+    )
+
+
+def _probe_one(kind: LibraryKind, source: Source, job: _Work) -> ItemWrite:
+    """Open, hash, probe and name one file. Runs in a worker thread; never raises ProbeError."""
+    entry = job.entry
+    nfo = None
+    if job.nfo_key is not None:
+        try:
+            with source.open(job.nfo_key) as fh:
+                nfo = nfo_parser.parse_nfo(fh.read(_NFO_MAX_BYTES))
+        except (ProbeError, OSError) as exc:
+            log.warning("scan.nfo_unreadable", key=job.nfo_key, reason=str(exc))
+    try:
+        if entry.size == 0:
+            raise EmptyFile("the file is empty (0 bytes)")
+        with source.open(entry.key, entry.size) as fh:
+            content_hash = prober.content_hash(fh, entry.size)
+            fh.seek(0)
+            probe = prober.probe_media(fh, name=entry.key, role=job.role, size=entry.size)
+    except ProbeError as exc:
+        return _failure(kind, job, exc.status, str(exc) or type(exc).__name__)
+    except OSError as exc:
+        return _failure(kind, job, Unreadable.status, f"{type(exc).__name__}: {exc}")
+    subtitles = tuple(
+        _sidecar_stream(1000 + i, entry.key, sub) for i, sub in enumerate(job.subtitles)
+    )
+    return ItemWrite(
+        entry=entry,
+        status="ok",
+        error_reason=None,
+        titles=parse_titles(entry.key, kind, probe, nfo),
+        version=job.version,
+        probe=probe,
+        content_hash=content_hash,
+        sidecar_subtitles=subtitles,
+    )
+
+
+def _failure(kind: LibraryKind, job: _Work, status: str, reason: str) -> ItemWrite:
+    title = posixpath.basename(_stem(job.entry.key)) or job.entry.key
+    return ItemWrite(
+        entry=job.entry,
+        status=status,
+        error_reason=reason,
+        titles=Titles(type=ItemType.UNKNOWN, title=title),
+        version=job.version,
+    )

@@ -1,0 +1,73 @@
+"""The Quart application factory. Routes reach the rest of Reelbox only through ``Services``.
+
+Here: liveness (``/healthz``), readiness (``/readyz``: database, image store, cache reachable) and
+the scan status the CLI and admins watch. The API issue adds the REST and WebSocket surface.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+import structlog
+from quart import Quart, jsonify
+from quart.typing import ResponseReturnValue
+
+from web.errors import register_error_handlers
+
+log = structlog.get_logger(__name__)
+
+Check = Callable[[], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """What the routes need, built by the composition root (``web.__main__``)."""
+
+    version: str
+    # Named readiness checks: each raises when its dependency does not answer.
+    checks: Mapping[str, Check] = field(default_factory=dict)
+    scan_status: Callable[[], list[dict[str, Any]]] = list
+    check_timeout_s: float = 2.0
+
+
+def create_app(services: Services) -> Quart:
+    app = Quart("reelbox")
+    app.config["JSON_SORT_KEYS"] = False
+    register_error_handlers(app)
+
+    @app.get("/healthz")
+    async def healthz() -> ResponseReturnValue:
+        return jsonify(status="ok", version=services.version)
+
+    @app.get("/readyz")
+    async def readyz() -> ResponseReturnValue:
+        results = {
+            name: await _run_check(check, services.check_timeout_s)
+            for name, check in services.checks.items()
+        }
+        ready = all(r["ok"] for r in results.values())
+        return jsonify(status="ready" if ready else "not ready", checks=results), (
+            200 if ready else 503
+        )
+
+    @app.get("/api/scans")
+    async def scans() -> ResponseReturnValue:
+        return jsonify(scans=services.scan_status())
+
+    return app
+
+
+async def _run_check(check: Check, limit_s: float) -> dict[str, Any]:
+    started = anyio.current_time()
+    try:
+        with anyio.fail_after(limit_s):
+            await check()
+    except TimeoutError:
+        return {"ok": False, "error": f"no answer within {limit_s:g} s"}
+    except Exception as exc:
+        log.warning("readyz.check_failed", error=repr(exc))
+        return {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+    return {"ok": True, "latency_ms": round((anyio.current_time() - started) * 1000, 1)}
