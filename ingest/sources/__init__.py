@@ -4,5 +4,13 @@ from __future__ import annotations
 
 from ingest.sources.base import Source, SourceStatistics
 from ingest.sources.local import LocalSource
+from ingest.sources.s3 import S3Config, S3Source, open_s3_client
 
-__all__ = ["LocalSource", "Source", "SourceStatistics"]
+__all__ = [
+    "LocalSource",
+    "S3Config",
+    "S3Source",
+    "Source",
+    "SourceStatistics",
+    "open_s3_client",
+]
