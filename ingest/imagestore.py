@@ -8,6 +8,7 @@ itself fails; a missing key is ``KeyError`` on ``get`` and not an error elsewher
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from pathlib import Path
@@ -91,10 +92,8 @@ class LocalImageStore:
 
     async def delete(self, key: str) -> None:
         path = self.path_for(key)
-        try:
+        with contextlib.suppress(FileNotFoundError, NotADirectoryError):
             await anyio.to_thread.run_sync(path.unlink)
-        except (FileNotFoundError, NotADirectoryError):
-            pass
 
     async def exists(self, key: str) -> bool:
         return await anyio.to_thread.run_sync(self.path_for(key).is_file)

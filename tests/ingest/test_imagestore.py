@@ -93,5 +93,5 @@ async def test_s3_objects_carry_prefix_and_content_type(s3_settings: dict[str, s
         )
         assert head["ContentType"] == "image/webp"
         missing = S3ImageStore(client, f"{bucket}-missing")
-        with pytest.raises(OSError, match="no such bucket|NoSuchBucket"):
+        with pytest.raises(OSError, match="no such bucket"):
             await missing.put("x.webp", b"x", "image/webp")
