@@ -1,8 +1,8 @@
 """Ingest's error tree.
 
     IngestError
-    +-- SourceError                  a source cannot be listed or opened (folder gone, bucket denied);
-    |                                a scan skips removals for a source that raised this
+    +-- SourceError                  a source cannot be listed (folder gone, bucket denied):
+    |                                the scan removes nothing of that source
     +-- ProbeError                   one file could not be turned into a catalog item
     |   +-- EmptyFile                zero bytes
     |   +-- NotMedia                 no demuxer recognises it

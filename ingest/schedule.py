@@ -7,6 +7,8 @@ cluster only the node holding the scan lease runs this loop.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 import anyio
 import structlog
 from anyio.abc import TaskStatus
@@ -19,10 +21,18 @@ log = structlog.get_logger(__name__)
 
 
 class ScanScheduler:
-    def __init__(self, database: Database, scanner: Scanner, *, interval_s: float) -> None:
+    def __init__(
+        self,
+        database: Database,
+        scanner: Scanner,
+        *,
+        interval_s: float,
+        after_scan: Callable[[int], Awaitable[object]] | None = None,
+    ) -> None:
         self._db = database
         self._scanner = scanner
         self._interval_s = interval_s
+        self._after_scan = after_scan
         self._wake = anyio.Event()
 
     def scan_now(self) -> None:
@@ -42,5 +52,7 @@ class ScanScheduler:
         for library_id in library_ids:
             try:
                 await self._scanner.scan(library_id)
+                if self._after_scan is not None:
+                    await self._after_scan(library_id)
             except Exception:  # one library's failure must not stop the others' scans
                 log.exception("schedule.scan_failed", library_id=library_id)

@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     port: int = Field(default=8420, ge=0, le=65535)
     media_dirs: list[Path] = Field(default_factory=list)
     demo_library: bool = True
+    # Apply pending migrations when serving (under a lock on PostgreSQL). A database migrated by
+    # a newer Reelbox is refused either way.
+    auto_migrate: bool = True
     images_dir: Path | None = None
     images_s3_bucket: str | None = None
     s3: S3Settings = Field(default_factory=S3Settings)

@@ -172,3 +172,22 @@ async def last_scan_runs(conn: AsyncConnection, library_id: int, limit: int = 10
         )
         for r in rows
     ]
+
+
+async def ensure_local_library(
+    conn: AsyncConnection, path: str, kind: LibraryKind, name: str | None = None
+) -> Library:
+    """The library that has ``path`` as a source, created (with a free name) if there is none."""
+    source = await find_local_source(conn, path)
+    if source is not None:
+        library = await get_library(conn, source.library_id)
+        assert library is not None
+        return library
+    base = name or path.rstrip("/").rsplit("/", 1)[-1] or "Library"
+    candidate, n = base, 1
+    while await get_library_by_name(conn, candidate) is not None:
+        n += 1
+        candidate = f"{base} ({n})"
+    library = await create_library(conn, candidate, kind)
+    await add_local_source(conn, library.id, path)
+    return library
