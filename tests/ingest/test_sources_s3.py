@@ -215,3 +215,47 @@ async def test_reader_refuses_the_event_loop_thread(s3: Any, bucket: str) -> Non
     reader = await anyio.to_thread.run_sync(source.open_reader, "f.bin")
     with pytest.raises(RuntimeError, match="event loop thread"):
         reader.read(1)
+
+
+@pytest.fixture(scope="module", params=[".mkv", ".mp4"])
+def clip(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> bytes:
+    from ingest import demo
+
+    # mp4 from this muxer keeps its index (moov) at the end: the reader must seek there
+    path = tmp_path_factory.mktemp("s3clip") / f"clip{request.param}"
+    demo.synthesize_clip(path, seconds=8.0, width=640, height=360, bit_rate=4_000_000)
+    return path.read_bytes()
+
+
+async def test_pyav_probes_and_thumbnails_through_the_reader(
+    s3: Any, bucket: str, clip: bytes
+) -> None:
+    import av
+
+    from ingest.images import video_thumbnail
+
+    assert len(clip) > 1 * MIB
+    await s3.put_object(Bucket=bucket, Key="lib/Movies/Clip (2024)/clip.mkv", Body=clip)
+    source = S3Source(1, s3, bucket, "lib", block_size=256 * KIB)
+    (entry,) = (await collect(source)).values()
+
+    def probe() -> tuple[tuple[str, ...], int | None, S3RangeReader]:
+        reader = source.open_reader(entry.key, entry.size)
+        with av.open(reader) as container:
+            kinds = tuple(s.type for s in container.streams)
+            duration = container.duration
+        return kinds, duration, reader
+
+    kinds, duration, reader = await anyio.to_thread.run_sync(probe)
+    assert kinds == ("video", "audio")
+    assert duration is not None and 7_500_000 <= duration <= 8_500_000
+    stats = reader.statistics()
+    assert stats.bytes_fetched < len(clip) / 2  # probing did not download the file
+
+    def thumbnail() -> tuple[int, int]:
+        with source.open(entry.key, entry.size) as f:
+            thumb = video_thumbnail(f, duration_us=duration)
+        assert thumb is not None
+        return thumb.width, thumb.height
+
+    assert await anyio.to_thread.run_sync(thumbnail) == (640, 360)
