@@ -247,10 +247,11 @@ async def test_pyav_probes_and_thumbnails_through_the_reader(
         return kinds, duration, reader
 
     kinds, duration, reader = await anyio.to_thread.run_sync(probe)
-    assert kinds == ("video", "audio")
+    assert kinds[:2] == ("video", "audio")  # mp4 adds a chapter (data) track
     assert duration is not None and 7_500_000 <= duration <= 8_500_000
     stats = reader.statistics()
     assert stats.bytes_fetched < len(clip) / 2  # probing did not download the file
+    assert stats.requests <= 3
 
     def thumbnail() -> tuple[int, int]:
         with source.open(entry.key, entry.size) as f:
