@@ -275,15 +275,14 @@ class Scanner:
                     _file_into(listing, entry)
         else:
             for key in keys:
-                entry = await source.stat(key)
-                if entry is not None:
-                    _file_into(listing, entry)
-            # sidecars of the touched files count too: stat their likely neighbours
+                touched = await source.stat(key)
+                if touched is not None:
+                    _file_into(listing, touched)
+            # The .nfo beside a touched file still applies, even when only the film changed.
             for key in list(listing.media):
-                stem = _stem(key)
-                for sidecar in (stem + ".nfo",):
-                    if sidecar not in keys and (found := await source.stat(sidecar)):
-                        _file_into(listing, found)
+                nfo_key = _stem(key) + ".nfo"
+                if nfo_key not in keys and (nfo := await source.stat(nfo_key)) is not None:
+                    _file_into(listing, nfo)
         return listing
 
     def _diff(

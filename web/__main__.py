@@ -101,7 +101,7 @@ async def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             if settings.scan.watch:
                 await tg.start(watcher.run)
             log.info("serve.listening", url=f"http://{config.bind[0]}/")
-            await hypercorn_serve(app, config, shutdown_trigger=shutdown.wait)  # type: ignore[arg-type]
+            await hypercorn_serve(app, config, shutdown_trigger=shutdown.wait)
             tg.cancel_scope.cancel()
     log.info("serve.stopped")
     return 0
