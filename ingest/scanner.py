@@ -213,7 +213,9 @@ class Scanner:
             return stats
 
     async def scan_keys(self, library_id: int, source_id: int, keys: Iterable[str]) -> None:
-        """Apply changes to a few known files (from the watcher): re-list just those keys."""
+        """Apply changes to a few files (from the watcher). The source is listed whole, which is
+        cheap next to probing, so sidecars are seen exactly as a full scan sees them; only files
+        named in ``keys`` (or whose sidecars are) are probed or removed."""
         async with self._locks[library_id]:
             async with self._db.connect() as conn:
                 library = await library_queries.get_library(conn, library_id)
@@ -245,7 +247,7 @@ class Scanner:
             known = await item_queries.load_fingerprints(conn, record.id)
         try:
             async with self._open_source(record) as source:
-                listing = await self._discover(source, keys)
+                listing = await self._discover(source)
                 self._update_add(lib_id, discovered=len(listing.media))
                 work, unchanged, vanished = self._diff(library.kind, listing, known, keys)
                 self._update_add(lib_id, unchanged=unchanged, to_probe=len(work))
@@ -267,22 +269,11 @@ class Scanner:
                 await item_queries.prune_empty_groups(conn, lib_id)
             self._update_add(lib_id, removed=removed)
 
-    async def _discover(self, source: Source, keys: set[str] | None) -> _Listing:
+    async def _discover(self, source: Source) -> _Listing:
         listing = _Listing()
-        if keys is None:
-            async for batch in source.discover():
-                for entry in batch:
-                    _file_into(listing, entry)
-        else:
-            for key in keys:
-                touched = await source.stat(key)
-                if touched is not None:
-                    _file_into(listing, touched)
-            # The .nfo beside a touched file still applies, even when only the film changed.
-            for key in list(listing.media):
-                nfo_key = _stem(key) + ".nfo"
-                if nfo_key not in keys and (nfo := await source.stat(nfo_key)) is not None:
-                    _file_into(listing, nfo)
+        async for batch in source.discover():
+            for entry in batch:
+                _file_into(listing, entry)
         return listing
 
     def _diff(
@@ -305,6 +296,10 @@ class Scanner:
                 posixpath.join(posixpath.dirname(key), "movie")
             )
             subs = tuple(sorted(listing.subtitles.get(stem, ()), key=lambda e: e.key))
+            if keys is not None and not keys.intersection(
+                [key, *(s.key for s in subs), *([nfo.key] if nfo else [])]
+            ):
+                continue  # a targeted scan leaves untouched files alone
             version = _version(entry, (nfo,) if nfo else (), subs)
             fingerprint = known.get(key)
             if fingerprint is not None and fingerprint.version == version:
