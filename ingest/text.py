@@ -7,13 +7,17 @@ import unicodedata
 
 _NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
 _ARTICLES = ("the ", "a ", "an ")
+# Latin letters that Unicode does not decompose into a base letter plus a mark.
+_UNDECOMPOSABLE = str.maketrans(
+    {"ø": "o", "ł": "l", "đ": "d", "ß": "ss", "æ": "ae", "œ": "oe", "þ": "th", "ð": "d", "ı": "i"}
+)
 
 
 def fold(text: str) -> str:
     """Lower case, accents stripped, punctuation as single spaces: 'Amélie!' -> 'amelie'."""
     decomposed = unicodedata.normalize("NFKD", text)
     bare = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return _NON_WORD.sub(" ", bare.casefold()).strip()
+    return _NON_WORD.sub(" ", bare.casefold().translate(_UNDECOMPOSABLE)).strip()
 
 
 def sort_title(text: str) -> str:
