@@ -79,7 +79,8 @@ def _mapped(what: str, *, opening: bool) -> Iterator[None]:
 def _name(file: MediaFile) -> str:
     if isinstance(file, str | Path):
         return str(file)
-    return str(getattr(file, "name", "<stream>"))
+    name = getattr(file, "name", None)
+    return str(name) if isinstance(name, str | bytes) else repr(file)
 
 
 def _check_not_empty(file: MediaFile, what: str) -> None:

@@ -252,6 +252,8 @@ class LocalSource:
                 raise Unreadable(f"{self.describe(key)}: not a regular file")
             os.set_blocking(fd, True)
             file = os.fdopen(fd, "rb")
+            # for error messages downstream (otherwise the name is the bare descriptor)
+            file.raw.name = self.describe(key)  # type: ignore[attr-defined]
         except BaseException:
             os.close(fd)
             raise

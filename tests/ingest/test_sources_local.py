@@ -114,11 +114,12 @@ async def test_odd_names_round_trip(tmp_path: Path) -> None:
     (b64_key,) = [k for k in found if k.startswith("/b64/")]
     b64_key.encode("utf-8")  # storable as text: no surrogates
     assert decode_key(b64_key) == b"odd/" + NON_UTF8
+    described = source.describe(b64_key)
     with source.open(b64_key) as f:
         assert f.read() == b"latin-1 bytes"
+        assert f.name == described
     assert await source.stat(b64_key) == found[b64_key]
     assert os.fsencode(source.local_path(b64_key)) == raw_dir + b"/" + NON_UTF8
-    described = source.describe(b64_key)
     described.encode("utf-8")
     assert described.endswith("caf\\xe9-latin1.mkv")
     assert source.key_for(source.local_path(b64_key)) == b64_key
