@@ -1,0 +1,292 @@
+"""What a file is called: titles from its path (guessit), its tags, its EXIF and its .nfo.
+
+``parse_titles`` is pure and thread-safe: the scanner calls it from worker threads right after
+probing. Precedence, lowest first: the file stem, the name (guessit or folder layout), container
+tags, then a .nfo file, which always wins. A title is never empty.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from pathlib import PurePosixPath
+from typing import Any
+
+import structlog
+from guessit import guessit
+
+from ingest.models import FileRole, ItemType, LibraryKind, ProbeResult, Titles
+from ingest.nfo import NfoOverrides
+from ingest.probe import classify
+
+log = structlog.get_logger(__name__)
+
+# Properties we never use: excluding them skips their patterns inside guessit (~30% faster).
+# Properties that delimit titles (screen size, source, codecs, release group) stay enabled,
+# or they would leak into episode titles.
+_EXCLUDES = [
+    "country",
+    "language",
+    "subtitle_language",
+    "streaming_service",
+    "website",
+    "bonus",
+    "bonus_title",
+    "film",
+    "film_title",
+    "cd",
+    "cd_count",
+    "uuid",
+    "size",
+    "bit_rate",
+    "mimetype",
+    "crc32",
+    "week",
+    "proper_count",
+]
+_MOVIE_OPTIONS: dict[str, Any] = {"type": "movie", "excludes": _EXCLUDES}
+_EPISODE_OPTIONS: dict[str, Any] = {"type": "episode", "excludes": _EXCLUDES}
+_ANY_OPTIONS: dict[str, Any] = {"excludes": _EXCLUDES}
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+_YEAR = re.compile(r"(\d{4})")
+_LEADING_NUMBER = re.compile(r"^(?:(\d{1,2})[-.])?(\d{1,3})\s*(?:[-.)_]\s*|\s+)(.+)$")
+
+
+def parse_titles(
+    key: str, kind: LibraryKind, probe: ProbeResult, nfo: NfoOverrides | None
+) -> Titles:
+    """Titles for the file at ``key`` (its path relative to the library root)."""
+    path = PurePosixPath(_CONTROL.sub(" ", key))
+    stem = path.stem.strip() or path.name.strip() or "Untitled"
+    role = classify(key)
+    has_audio = any(s.kind == "audio" for s in probe.streams)
+    if role is FileRole.PHOTO or probe.exif:
+        titles = _photo(stem, probe)
+    elif role is FileRole.AUDIO or (probe.video is None and has_audio):
+        titles = _track(path, stem, probe.tags)
+    else:
+        titles = _with_tags(_video(path, stem, kind), probe.tags, stem)
+    if nfo is not None:
+        titles = _with_nfo(titles, nfo)
+    if not titles.title.strip():
+        titles = _replace(titles, title=stem)
+    return titles
+
+
+# --- video ----------------------------------------------------------------------------------
+
+
+def _video(path: PurePosixPath, stem: str, kind: LibraryKind) -> Titles:
+    if kind is LibraryKind.MOVIES:
+        guess = _guess(path, 2, _MOVIE_OPTIONS)
+        return Titles(
+            type=ItemType.MOVIE,
+            title=_str(guess.get("title")) or stem,
+            year=_year(guess.get("year")),
+        )
+    if kind is LibraryKind.SHOWS:
+        guess = _guess(path, 3, _EPISODE_OPTIONS)
+        episode = _episode(guess, stem)
+        if episode is not None:
+            return episode
+        return Titles(type=ItemType.VIDEO, title=_str(guess.get("title")) or stem)
+    if kind is LibraryKind.MIXED:
+        guess = _guess(path, 3, _ANY_OPTIONS)
+        episode = _episode(guess, stem) if guess.get("type") == "episode" else None
+        if episode is not None:
+            return episode
+        title, year = _str(guess.get("title")), _year(guess.get("year"))
+        # Without a year a name like "birthday party" is a home video, not a film.
+        if guess.get("type") == "movie" and title and year:
+            return Titles(type=ItemType.MOVIE, title=title, year=year)
+    return Titles(type=ItemType.VIDEO, title=stem)
+
+
+def _guess(path: PurePosixPath, depth: int, options: dict[str, Any]) -> dict[str, Any]:
+    # The file name and its nearest folders carry the title; the rest of the path only costs
+    # guessit time (and library folder names like "Movies" confuse it).
+    name = "/".join(path.parts[-depth:])
+    try:
+        return dict(guessit(name, dict(options)))
+    except Exception as exc:  # guessit is a heuristic: a bad guess must not fail a scan
+        log.warning("guessit_failed", name=name, error=repr(exc))
+        return {}
+
+
+def _episode(guess: dict[str, Any], stem: str) -> Titles | None:
+    number = guess.get("episode")
+    numbers = [n for n in (number if isinstance(number, list) else [number]) if isinstance(n, int)]
+    if not numbers:
+        return None
+    season = guess.get("season")
+    if isinstance(season, list):
+        season = season[0] if season else None
+    first, last = min(numbers), max(numbers)
+    return Titles(
+        type=ItemType.EPISODE,
+        title=_str(guess.get("episode_title")) or stem,
+        series_title=_str(guess.get("title")),
+        year=_year(guess.get("year")),
+        season_number=season if isinstance(season, int) else 1,
+        episode_number=first,
+        episode_number_end=last if last != first else None,
+    )
+
+
+def _with_tags(titles: Titles, tags: dict[str, str], stem: str) -> Titles:
+    """Container tags fill gaps a name left; they never replace what the name said."""
+    changes: dict[str, Any] = {}
+    tag_title = (tags.get("title") or "").strip()
+    # An episode without a title in its name, or a plain video, takes the tagged title.
+    if tag_title and (
+        titles.type is ItemType.VIDEO or (titles.type is ItemType.EPISODE and titles.title == stem)
+    ):
+        changes["title"] = tag_title
+    if titles.year is None:
+        changes["year"] = _year(tags.get("date") or tags.get("year"))
+    if not titles.genres and tags.get("genre"):
+        changes["genres"] = _split_genres(tags["genre"])
+    if titles.overview is None:
+        overview = (tags.get("comment") or tags.get("description") or "").strip()
+        changes["overview"] = overview or None
+    return _replace(titles, **changes) if changes else titles
+
+
+# --- music ----------------------------------------------------------------------------------
+
+
+def _track(path: PurePosixPath, stem: str, tags: dict[str, str]) -> Titles:
+    """Tags first; without them the Artist/Album/NN - Title.ext folder layout."""
+    match = _LEADING_NUMBER.match(stem)
+    name_disc = int(match.group(1)) if match and match.group(1) else None
+    name_track = int(match.group(2)) if match else None
+    name_title = match.group(3).strip() if match else stem
+    folders = path.parts[:-1]
+    folder_album = folders[-1] if len(folders) >= 1 else None
+    folder_artist = folders[-2] if len(folders) >= 2 else None
+    artist = _tag(tags, "artist") or folder_artist
+    album_artist = _tag(tags, "album_artist", "albumartist", "album artist") or artist
+    return Titles(
+        type=ItemType.TRACK,
+        title=_tag(tags, "title") or name_title or stem,
+        artist=artist,
+        album=_tag(tags, "album") or folder_album,
+        album_artist=album_artist,
+        track_number=_position(_tag(tags, "track", "tracknumber")) or name_track,
+        disc_number=_position(_tag(tags, "disc", "discnumber")) or name_disc,
+        year=_year(_tag(tags, "date", "year", "originaldate")),
+        genres=_split_genres(_tag(tags, "genre") or ""),
+    )
+
+
+def _position(value: str | None) -> int | None:
+    """ "3/10" -> 3; "03" -> 3; junk -> None."""
+    if not value:
+        return None
+    head = value.split("/", 1)[0].strip()
+    return int(head) if head.isdigit() and int(head) > 0 else None
+
+
+def _tag(tags: dict[str, str], *names: str) -> str | None:
+    for name in names:
+        value = tags.get(name)
+        if value and value.strip():
+            return value.strip()
+    return None
+
+
+def _split_genres(value: str) -> tuple[str, ...]:
+    parts = (p.strip() for p in re.split(r"[;/]", value))
+    return tuple(dict.fromkeys(p for p in parts if p))
+
+
+# --- photos ---------------------------------------------------------------------------------
+
+
+def _photo(stem: str, probe: ProbeResult) -> Titles:
+    exif = probe.exif
+    taken_at: datetime | None = None
+    if exif.get("taken_at"):
+        try:
+            taken_at = datetime.fromisoformat(exif["taken_at"])
+        except ValueError:
+            taken_at = None
+    extra: dict[str, str] = {}
+    make, model = exif.get("make", ""), exif.get("model", "")
+    if make or model:
+        # Models often repeat the brand ("NIKON Z 6" by "NIKON CORPORATION").
+        brand = make.split(" ")[0] if make else ""
+        camera = model if brand and model.lower().startswith(brand.lower()) else f"{make} {model}"
+        extra["camera"] = camera.strip()
+    for key in ("make", "model", "orientation"):
+        if exif.get(key):
+            extra[key] = exif[key]
+    return Titles(
+        type=ItemType.PHOTO,
+        title=stem,
+        taken_at=taken_at,
+        year=taken_at.year if taken_at else None,
+        extra=extra,
+    )
+
+
+# --- .nfo -----------------------------------------------------------------------------------
+
+
+def _with_nfo(titles: Titles, nfo: NfoOverrides) -> Titles:
+    if nfo.root == "tvshow":
+        # A show's .nfo names the series; its plot and cast belong to the series record.
+        return _replace(titles, series_title=nfo.title) if nfo.title else titles
+    changes: dict[str, Any] = {}
+    if nfo.root == "movie" and titles.type is ItemType.VIDEO:
+        changes["type"] = ItemType.MOVIE
+    if nfo.root == "episodedetails" and nfo.episode is not None:
+        changes["type"] = ItemType.EPISODE
+        changes["season_number"] = nfo.season if nfo.season is not None else 1
+    fields = {
+        "title": nfo.title,
+        "original_title": nfo.original_title,
+        "year": nfo.year,
+        "overview": nfo.overview,
+        "official_rating": nfo.official_rating,
+        "community_rating": nfo.community_rating,
+        "season_number": nfo.season,
+        "episode_number": nfo.episode,
+        "series_title": nfo.show_title,
+    }
+    changes.update({k: v for k, v in fields.items() if v is not None})
+    if nfo.genres:
+        changes["genres"] = nfo.genres
+    if nfo.people:
+        changes["people"] = nfo.people
+    return _replace(titles, **changes)
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+
+def _replace(titles: Titles, **changes: Any) -> Titles:
+    # dataclasses.replace would share the ``extra`` dict; copy it so results stay independent.
+    values = {f: getattr(titles, f) for f in titles.__dataclass_fields__}
+    values.update(changes)
+    values["extra"] = dict(values["extra"])
+    return Titles(**values)
+
+
+def _str(value: object) -> str | None:
+    if isinstance(value, list):
+        value = " ".join(str(v) for v in value)
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    return None
+
+
+def _year(value: object) -> int | None:
+    if isinstance(value, int) and 1800 <= value <= 2200:
+        return value
+    if isinstance(value, str):
+        match = _YEAR.match(value.strip())
+        if match and 1800 <= int(match.group(1)) <= 2200:
+            return int(match.group(1))
+    return None
