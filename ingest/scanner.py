@@ -248,6 +248,13 @@ class Scanner:
         try:
             async with self._open_source(record) as source:
                 listing = await self._discover(source)
+                if not listing.media and known and keys is None:
+                    # An unmounted disk often leaves an empty mount point behind: an empty
+                    # listing of a source we know files in is an outage, not a mass deletion.
+                    raise SourceError(
+                        f"lists no media files, but the catalog has {len(known)} from it; "
+                        "nothing was removed (delete the source to empty the library)"
+                    )
                 self._update_add(lib_id, discovered=len(listing.media))
                 work, unchanged, vanished = self._diff(library.kind, listing, known, keys)
                 self._update_add(lib_id, unchanged=unchanged, to_probe=len(work))
