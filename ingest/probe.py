@@ -70,6 +70,8 @@ _TRANSFERS = {
 _PHOTO_CODECS = {"JPEG": "mjpeg", "MPO": "mjpeg", "PNG": "png", "WEBP": "webp", "GIF": "gif"}
 _PHOTO_CODECS |= {"TIFF": "tiff", "BMP": "bmp", "HEIF": "hevc"}
 
+_FFMPEG_PHOTOS = {".heic", ".heif", ".avif"}
+
 # EXIF tags (IFD0 and the Exif sub-IFD).
 _EXIF_IFD = 0x8769
 _MAKE, _MODEL, _ORIENTATION, _DATETIME = 0x010F, 0x0110, 0x0112, 0x0132
@@ -98,6 +100,9 @@ def probe_media(
             return _probe_photo(file, name)
         except NotMedia:
             # HEIC and friends: Pillow lacks a decoder but FFmpeg's demuxer knows the container.
+            # Not for other photos: FFmpeg's image2 demuxer "opens" any file named .jpg.
+            if PurePosixPath(name).suffix.lower() not in _FFMPEG_PHOTOS:
+                raise
             _rewind(file)
     with _mapped_errors(name, file), _open(file) as container:
         return _probe_container(container, name=name, role=role, size=size)
