@@ -66,7 +66,7 @@ def parse_titles(
     elif role is FileRole.AUDIO or (probe.video is None and has_audio):
         titles = _track(path, stem, probe.tags)
     else:
-        titles = _with_tags(_video(path, stem, kind), probe.tags, stem)
+        titles = _with_tags(_video(path, stem, kind), probe.tags)
     if nfo is not None:
         titles = _with_nfo(titles, nfo)
     if not titles.title.strip():
@@ -77,30 +77,30 @@ def parse_titles(
 # --- video ----------------------------------------------------------------------------------
 
 
-def _video(path: PurePosixPath, stem: str, kind: LibraryKind) -> Titles:
+def _video(path: PurePosixPath, stem: str, kind: LibraryKind) -> tuple[Titles, bool]:
+    """The titles a video's name gives, and whether the name held a real (episode) title."""
     if kind is LibraryKind.MOVIES:
         guess = _guess(path, 2, _MOVIE_OPTIONS)
-        return Titles(
-            type=ItemType.MOVIE,
-            title=_str(guess.get("title")) or stem,
-            year=_year(guess.get("year")),
-        )
+        title = _str(guess.get("title"))
+        return Titles(type=ItemType.MOVIE, title=title or stem, year=_year(guess.get("year"))), True
     if kind is LibraryKind.SHOWS:
         guess = _guess(path, 3, _EPISODE_OPTIONS)
-        episode = _episode(guess, stem)
+        episode = _episode(guess)
         if episode is not None:
             return episode
-        return Titles(type=ItemType.VIDEO, title=_str(guess.get("title")) or stem)
+        return Titles(type=ItemType.VIDEO, title=stem), False
     if kind is LibraryKind.MIXED:
-        guess = _guess(path, 3, _ANY_OPTIONS)
-        episode = _episode(guess, stem) if guess.get("type") == "episode" else None
+        # A bare year or number folder ("Home Videos/2019/") is not a film's year.
+        parent = path.parts[-2] if len(path.parts) > 1 else ""
+        guess = _guess(path, 1 if parent.isdigit() else 2, _ANY_OPTIONS)
+        episode = _episode(guess) if guess.get("type") == "episode" else None
         if episode is not None:
             return episode
         title, year = _str(guess.get("title")), _year(guess.get("year"))
         # Without a year a name like "birthday party" is a home video, not a film.
         if guess.get("type") == "movie" and title and year:
-            return Titles(type=ItemType.MOVIE, title=title, year=year)
-    return Titles(type=ItemType.VIDEO, title=stem)
+            return Titles(type=ItemType.MOVIE, title=title, year=year), True
+    return Titles(type=ItemType.VIDEO, title=stem), False
 
 
 def _guess(path: PurePosixPath, depth: int, options: dict[str, Any]) -> dict[str, Any]:
@@ -114,7 +114,7 @@ def _guess(path: PurePosixPath, depth: int, options: dict[str, Any]) -> dict[str
         return {}
 
 
-def _episode(guess: dict[str, Any], stem: str) -> Titles | None:
+def _episode(guess: dict[str, Any]) -> tuple[Titles, bool] | None:
     number = guess.get("episode")
     numbers = [n for n in (number if isinstance(number, list) else [number]) if isinstance(n, int)]
     if not numbers:
@@ -123,25 +123,29 @@ def _episode(guess: dict[str, Any], stem: str) -> Titles | None:
     if isinstance(season, list):
         season = season[0] if season else None
     first, last = min(numbers), max(numbers)
-    return Titles(
+    name = _str(guess.get("episode_title"))
+    # Like Jellyfin and Plex: an episode without a name is called by its number.
+    placeholder = f"Episode {first}" if last == first else f"Episodes {first}-{last}"
+    titles = Titles(
         type=ItemType.EPISODE,
-        title=_str(guess.get("episode_title")) or stem,
+        title=name or placeholder,
         series_title=_str(guess.get("title")),
         year=_year(guess.get("year")),
         season_number=season if isinstance(season, int) else 1,
         episode_number=first,
         episode_number_end=last if last != first else None,
     )
+    return titles, name is not None
 
 
-def _with_tags(titles: Titles, tags: dict[str, str], stem: str) -> Titles:
+def _with_tags(named: tuple[Titles, bool], tags: dict[str, str]) -> Titles:
     """Container tags fill gaps a name left; they never replace what the name said."""
+    titles, has_name = named
     changes: dict[str, Any] = {}
     tag_title = (tags.get("title") or "").strip()
-    # An episode without a title in its name, or a plain video, takes the tagged title.
-    if tag_title and (
-        titles.type is ItemType.VIDEO or (titles.type is ItemType.EPISODE and titles.title == stem)
-    ):
+    # Movies keep their name: a tagged title is often a release name. An episode without a
+    # title in its name, or a plain video, takes the tagged one.
+    if tag_title and titles.type is not ItemType.MOVIE and not has_name:
         changes["title"] = tag_title
     if titles.year is None:
         changes["year"] = _year(tags.get("date") or tags.get("year"))
