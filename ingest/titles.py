@@ -48,6 +48,12 @@ _MOVIE_OPTIONS: dict[str, Any] = {"type": "movie", "excludes": _EXCLUDES}
 _EPISODE_OPTIONS: dict[str, Any] = {"type": "episode", "excludes": _EXCLUDES}
 _ANY_OPTIONS: dict[str, Any] = {"excludes": _EXCLUDES}
 
+_SEASON_DIR = re.compile(
+    r"^(?:(?:season|series|staffel|saison|temporada)[\s._-]*(\d{1,4})|s(\d{1,4})|specials)$",
+    re.IGNORECASE,
+)
+_FOLDER_YEAR = re.compile(r"^(.*?)[\s._]*[(\[]((?:18|19|20|21)\d{2})[)\]]$")
+_BRACKETS = re.compile(r"\[[^\]]*\]")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 _YEAR = re.compile(r"(\d{4})")
 _LEADING_NUMBER = re.compile(r"^(?:(\d{1,2})[-.])?(\d{1,3})\s*(?:[-.)_]\s*|\s+)(.+)$")
@@ -84,7 +90,19 @@ def _video(path: PurePosixPath, stem: str, kind: LibraryKind) -> tuple[Titles, b
         title = _str(guess.get("title"))
         return Titles(type=ItemType.MOVIE, title=title or stem, year=_year(guess.get("year"))), True
     if kind is LibraryKind.SHOWS:
-        guess = _guess(path, 3, _EPISODE_OPTIONS)
+        # Only the file name goes through guessit (each folder level costs ~1 ms); the show and
+        # season folders are read here, the way Jellyfin and Plex expect them to be laid out.
+        guess = _guess(path, 1, _EPISODE_OPTIONS)
+        folders = list(path.parts[:-1])
+        folder_season: int | None = None
+        if folders and (match := _SEASON_DIR.match(folders[-1])):
+            folder_season = int(match.group(1) or match.group(2) or 0)
+            folders.pop()
+        if folders:
+            series, year = _folder_title(folders[-1])
+            guess = {**guess, "title": series, "year": guess.get("year") or year}
+        if folder_season is not None and not isinstance(guess.get("season"), int):
+            guess["season"] = folder_season
         episode = _episode(guess)
         if episode is not None:
             return episode
@@ -101,6 +119,18 @@ def _video(path: PurePosixPath, stem: str, kind: LibraryKind) -> tuple[Titles, b
         if guess.get("type") == "movie" and title and year:
             return Titles(type=ItemType.MOVIE, title=title, year=year), True
     return Titles(type=ItemType.VIDEO, title=stem), False
+
+
+def _folder_title(name: str) -> tuple[str | None, int | None]:
+    """A show folder's name as a title: "The Office (US) (2005)" -> ("The Office (US)", 2005)."""
+    text = _BRACKETS.sub(" ", name).strip()
+    year = None
+    if match := _FOLDER_YEAR.match(text):
+        text, year = match.group(1), int(match.group(2))
+    if " " not in text:
+        text = re.sub(r"[._]+", " ", text)
+    text = " ".join(text.split())
+    return (text or None), year
 
 
 def _guess(path: PurePosixPath, depth: int, options: dict[str, Any]) -> dict[str, Any]:

@@ -72,6 +72,17 @@ def test_movie_libraries(key: str, title: str, year: int | None) -> None:
         ),
         ("Show Name/Season 02/S02E05.mkv", ("Show Name", 2, 5, None, "Episode 5")),
         ("Show/Season 1/Show - 1x03 - Title.mkv", ("Show", 1, 3, None, "Title")),
+        # The show folder names the series; a season folder gives the season a name lacks.
+        (
+            "The Office (US) (2005)/Season 2/The.Office.US.S02E03.720p.mkv",
+            ("The Office (US)", 2, 3, None, "Episode 3"),
+        ),
+        (
+            "Anime Show/Season 3/[Group] Anime Show - 07 [1080p].mkv",
+            ("Anime Show", 3, 7, None, "Episode 7"),
+        ),
+        ("Show/Specials/Show - S00E01 - Making Of.mkv", ("Show", 0, 1, None, "Making Of")),
+        ("Loose Show S04E09.mkv", ("Loose Show", 4, 9, None, "Episode 9")),
         (
             "The.Office.US/The.Office.US.S02E03.720p.WEB-DL.DD5.1.H.264-NTb.mkv",
             ("The Office US", 2, 3, None, "Episode 3"),
