@@ -104,9 +104,7 @@ class ProbeResult:
 
     @property
     def video(self) -> StreamInfo | None:
-        return next(
-            (s for s in self.streams if s.kind == "video" and not s.is_attached_pic), None
-        )
+        return next((s for s in self.streams if s.kind == "video" and not s.is_attached_pic), None)
 
 
 @dataclass(frozen=True, slots=True)
