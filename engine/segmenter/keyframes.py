@@ -66,6 +66,8 @@ class KeyframeIndex:
         magic, num, den, duration, count = _HEADER.unpack_from(raw)
         if magic != _MAGIC:
             raise ValueError(f"keyframe index has an unknown format {magic!r}")
+        if num <= 0 or den <= 0:
+            raise ValueError(f"keyframe index has an invalid time base {num}/{den}")
         pts: list[int] = []
         pos = _HEADER.size
         value = 0
@@ -79,11 +81,13 @@ class KeyframeIndex:
 
 
 def _zigzag(n: int) -> int:
-    return (n << 1) ^ (n >> 63)
+    # Python integers are unbounded: map ..., -2, -1, 0, 1, 2 ... to 3, 1, 0, 2, 4 ... at any size
+    # (a fixed-width zigzag would break on deltas past 2**63 between int64 timestamps).
+    return n << 1 if n >= 0 else ((-n) << 1) - 1
 
 
 def _unzigzag(n: int) -> int:
-    return (n >> 1) ^ -(n & 1)
+    return n >> 1 if not n & 1 else -((n + 1) >> 1)
 
 
 def _write_varint(out: bytearray, n: int) -> None:
@@ -105,5 +109,5 @@ def _read_varint(data: bytes, pos: int) -> tuple[int, int]:
         if not byte & 0x80:
             return result, pos
         shift += 7
-        if shift > 70:
+        if shift > 140:  # two int64 extremes apart, zigzagged: 129 bits
             raise ValueError("keyframe index has an overlong varint")
