@@ -12,6 +12,7 @@ cluster; MPEG-TS has no index). Nothing is decoded.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import itertools
 from collections.abc import Iterator
@@ -453,6 +454,9 @@ def _rewind(file: BinaryIO | str | Path) -> None:
         file.seek(0)
 
 
+_ACCESS_ERRNOS = frozenset({errno.ENOENT, errno.EACCES, errno.EPERM, errno.EISDIR})
+
+
 @contextmanager
 def _mapped_errors(name: str, file: BinaryIO | str | Path) -> Iterator[None]:
     """Map PyAV's and the file object's exceptions to ingest's error tree, once, here."""
@@ -470,8 +474,13 @@ def _mapped_errors(name: str, file: BinaryIO | str | Path) -> Iterator[None]:
         raise Truncated(f"{name} ends early or is damaged: {exc}") from exc
     except av.error.FFmpegError as exc:
         # PyAV's errors also inherit the builtin one: FileNotFoundError, PermissionError ...
-        if isinstance(exc, OSError):
+        if isinstance(exc, OSError) and exc.errno in _ACCESS_ERRNOS:
             raise Unreadable(f"cannot read {name}: {exc}") from exc
+        if isinstance(exc, OSError):
+            # A failing read of a Python file object surfaces as that object's own exception;
+            # an EIO coming from inside FFmpeg (matroska's "read error") means the data stops
+            # or breaks where the container says more follows.
+            raise Truncated(f"{name} ends early or is damaged: {exc.strerror or exc}") from exc
         raise NotMedia(f"{name} could not be read as media: {exc}") from exc
     except OSError as exc:
         raise Unreadable(f"cannot read {name}: {exc}") from exc

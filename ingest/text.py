@@ -9,7 +9,7 @@ _NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
 _ARTICLES = ("the ", "a ", "an ")
 # Latin letters that Unicode does not decompose into a base letter plus a mark.
 _UNDECOMPOSABLE = str.maketrans(
-    {"ø": "o", "ł": "l", "đ": "d", "ß": "ss", "æ": "ae", "œ": "oe", "þ": "th", "ð": "d", "ı": "i"}
+    {"ø": "o", "ł": "l", "đ": "d", "ß": "ss", "æ": "ae", "œ": "oe", "þ": "th", "ð": "d", "ı": "i"}  # noqa: RUF001
 )
 
 

@@ -8,7 +8,7 @@ tags, then a .nfo file, which always wins. A title is never empty.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -244,6 +244,10 @@ def _photo(stem: str, probe: ProbeResult) -> Titles:
     if exif.get("taken_at"):
         try:
             taken_at = datetime.fromisoformat(exif["taken_at"])
+            if taken_at.tzinfo is None:
+                # Without OffsetTimeOriginal EXIF is wall-clock time in an unknown zone; keeping
+                # the reading as UTC shows the time the camera showed.
+                taken_at = taken_at.replace(tzinfo=UTC)
         except ValueError:
             taken_at = None
     extra: dict[str, str] = {}

@@ -11,5 +11,5 @@ pytest_plugins = [
 
 @pytest.fixture
 def anyio_backend() -> str:
-    """Ingest and web run on asyncio (aioboto3, asyncpg); engine tests override this with trio too."""
+    """Ingest and web run on asyncio (aioboto3, asyncpg); engine tests add trio themselves."""
     return "asyncio"

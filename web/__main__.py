@@ -16,6 +16,7 @@ import argparse
 import getpass
 import importlib.metadata
 import json
+import logging
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
@@ -92,17 +93,24 @@ async def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         config = HypercornConfig()
         config.bind = [f"{args.host or settings.host}:{args.port or settings.port}"]
         config.accesslog = None
-        config.errorlog = "-"
+        config.errorlog = logging.getLogger("hypercorn.error")  # through structlog's handler
         config.graceful_timeout = 10.0
         shutdown = anyio.Event()
+
+        async def http(scope: anyio.CancelScope) -> None:
+            # Hypercorn drains in-flight requests once `shutdown` is set, then returns; the rest
+            # of the root group (scheduler, watcher) stops with it. It runs in a child task so
+            # that its own asyncio TaskGroup cannot disturb the host task's cancellation.
+            await hypercorn_serve(app, config, shutdown_trigger=shutdown.wait)
+            scope.cancel()
+
         async with anyio.create_task_group() as tg:
             tg.start_soon(_wait_for_signals, shutdown)
             await tg.start(scheduler.run)
             if settings.scan.watch:
                 await tg.start(watcher.run)
             log.info("serve.listening", url=f"http://{config.bind[0]}/")
-            await hypercorn_serve(app, config, shutdown_trigger=shutdown.wait)
-            tg.cancel_scope.cancel()
+            tg.start_soon(http, tg.cancel_scope)
     log.info("serve.stopped")
     return 0
 

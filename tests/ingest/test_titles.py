@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -217,7 +217,7 @@ def test_photos(media_files: MediaFiles) -> None:
     assert fields(titles, "type", "title", "taken_at", "year") == {
         "type": ItemType.PHOTO,
         "title": "photo",
-        "taken_at": PHOTO_TAKEN_AT,
+        "taken_at": PHOTO_TAKEN_AT.replace(tzinfo=UTC),  # no EXIF offset: read as UTC
         "year": 2024,
     }
     assert titles.extra == {
