@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from bench import scan
+from web.logging import configure_logging
 
 SCENARIOS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Callable[..., Any]]] = {
     "scan": (scan.add_arguments, scan.run),
@@ -28,6 +29,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         scenario.add_argument("--quick", action="store_true", help="a tiny run, for tests")
         add_arguments(scenario)
     args = parser.parse_args(argv)
+    configure_logging("warning")  # stdout carries the JSON only
     result = SCENARIOS[args.scenario][1](args)
     sys.stdout.write(json.dumps(result, indent=2) + "\n")
     return 0

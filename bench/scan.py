@@ -74,15 +74,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def library(files: int) -> Path:
-    """N clips of 2 s, 320x240, 1 s GOP, AAC; generated once and reused."""
-    root = CACHE / f"scan-{files}"
+    """N clips of 2 s, 320x240, 1 s GOP, AAC; generated once and reused.
+
+    Four in five are named the way Jellyfin, Plex and Radarr lay films out ("Title (Year)/Title
+    (Year).mp4"); one in five carries a scene release name ("Title.Year.1080p.WEB-DL.x264-GRP"),
+    which goes through guessit: real libraries hold both.
+    """
+    root = CACHE / f"scan-v2-{files}"
     done = root / ".complete"
     if done.exists():
         return root
     for n in range(files):
         title = f"{_WORDS[n % len(_WORDS)]} {_WORDS[(n // len(_WORDS)) % len(_WORDS)]} {n:04d}"
         year = 1950 + n % 75
-        path = root / f"{title} ({year})" / f"{title} ({year}).mp4"
+        name = f"{title} ({year})"
+        if n % 5 == 4:
+            name = f"{title.replace(' ', '.')}.{year}.1080p.WEB-DL.x264-GRP"
+        path = root / f"{title} ({year})" / f"{name}.mp4"
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
             synthesize_clip(path, seconds=2.0, width=320, height=240, fps=25, gop=25)

@@ -89,11 +89,17 @@ async def write_items(
     A failed probe of a file already in the catalog keeps everything known about it (titles,
     streams, user data) and only records the status and reason. An ``unreadable`` failure does not
     even take the new fingerprint, so the next scan tries the file again.
+
+    The batch costs a handful of statements whatever its size (one multi-row INSERT ... RETURNING,
+    one executemany per child table), which matters most on SQLite, where every statement is a
+    round trip to aiosqlite's thread.
     """
     groups = _GroupCache(conn, library_id)
     now = datetime.now(UTC)
-    ids: list[int] = []
-    for write in writes:
+    ids: list[int] = [0] * len(writes)
+    inserts: list[tuple[int, dict[str, Any]]] = []
+    updates: list[dict[str, Any]] = []
+    for pos, write in enumerate(writes):
         known = existing.get(write.entry.key)
         if write.status != "ok" and known is not None:
             values: dict[str, Any] = {"status": write.status, "error_reason": write.error_reason}
@@ -102,32 +108,41 @@ async def write_items(
             await conn.execute(
                 media_items.update().where(media_items.c.id == known.item_id).values(**values)
             )
-            ids.append(known.item_id)
+            ids[pos] = known.item_id
             continue
         values = await _item_values(groups, write, now)
         if known is None:
-            item_id: int = (
-                await conn.execute(
-                    media_items.insert()
-                    .values(
-                        library_id=library_id,
-                        source_id=source_id,
-                        key=write.entry.key,
-                        added_at=now,
-                        **values,
-                    )
-                    .returning(media_items.c.id)
-                )
-            ).scalar_one()
+            inserts.append((pos, values))
         else:
-            item_id = known.item_id
-            await conn.execute(
-                media_items.update().where(media_items.c.id == item_id).values(**values)
-            )
-            for table in (streams, keyframes, chapters, item_genres, item_people):
-                await conn.execute(table.delete().where(table.c.item_id == item_id))
-        await _write_children(conn, groups, item_id, write)
-        ids.append(item_id)
+            ids[pos] = known.item_id
+            updates.append({"b_id": known.item_id, **values})
+    if inserts:
+        rows = [
+            {
+                "library_id": library_id,
+                "source_id": source_id,
+                "key": writes[pos].entry.key,
+                "added_at": now,
+                **values,
+            }
+            for pos, values in inserts
+        ]
+        result = await conn.execute(
+            media_items.insert().returning(media_items.c.id, sort_by_parameter_order=True), rows
+        )
+        for (pos, _values), item_id in zip(inserts, result.scalars(), strict=True):
+            ids[pos] = item_id
+    if updates:
+        await conn.execute(
+            media_items.update().where(media_items.c.id == sa.bindparam("b_id")), updates
+        )
+        replaced = [row["b_id"] for row in updates]
+        for table in (streams, keyframes, chapters, item_genres, item_people):
+            await conn.execute(table.delete().where(table.c.item_id.in_(replaced)))
+    rewritten = {pos for pos, _ in inserts} | {
+        pos for pos, w in enumerate(writes) if w.status == "ok" and w.entry.key in existing
+    }
+    await _write_children(conn, groups, [(ids[pos], writes[pos]) for pos in sorted(rewritten)])
     return ids
 
 
@@ -233,25 +248,29 @@ async def _item_values(groups: _GroupCache, write: ItemWrite, now: datetime) -> 
 
 
 async def _write_children(
-    conn: AsyncConnection, groups: _GroupCache, item_id: int, write: ItemWrite
+    conn: AsyncConnection, groups: _GroupCache, written: Sequence[tuple[int, ItemWrite]]
 ) -> None:
-    probe = write.probe
-    all_streams = (*(probe.streams if probe else ()), *write.sidecar_subtitles)
-    if all_streams:
-        await conn.execute(streams.insert(), [_stream_row(item_id, s) for s in all_streams])
-    if probe and probe.keyframes is not None and probe.keyframe_stream is not None:
-        await conn.execute(
-            keyframes.insert().values(
-                item_id=item_id,
-                stream_index=probe.keyframe_stream,
-                count=len(probe.keyframes.pts),
-                data=probe.keyframes.pack(),
+    """Streams, keyframes, chapters, genres and people of freshly written items, per table."""
+    stream_rows: list[dict[str, Any]] = []
+    keyframe_rows: list[dict[str, Any]] = []
+    chapter_rows: list[dict[str, Any]] = []
+    genre_rows: list[dict[str, Any]] = []
+    people_rows: list[dict[str, Any]] = []
+    for item_id, write in written:
+        probe = write.probe
+        all_streams = (*(probe.streams if probe else ()), *write.sidecar_subtitles)
+        stream_rows.extend(_stream_row(item_id, st) for st in all_streams)
+        if probe and probe.keyframes is not None and probe.keyframe_stream is not None:
+            keyframe_rows.append(
+                {
+                    "item_id": item_id,
+                    "stream_index": probe.keyframe_stream,
+                    "count": len(probe.keyframes.pts),
+                    "data": probe.keyframes.pack(),
+                }
             )
-        )
-    if probe and probe.chapters:
-        await conn.execute(
-            chapters.insert(),
-            [
+        for ch in probe.chapters if probe else ():
+            chapter_rows.append(
                 {
                     "item_id": item_id,
                     "index": ch.index,
@@ -259,34 +278,35 @@ async def _write_children(
                     "end_us": ch.end_us,
                     "title": ch.title,
                 }
-                for ch in probe.chapters
-            ],
-        )
-    genre_ids = {await groups.genre(name) for name in write.titles.genres if name.strip()}
-    if genre_ids:
-        await conn.execute(
-            item_genres.insert(), [{"item_id": item_id, "genre_id": g} for g in genre_ids]
-        )
-    seen: set[tuple[int, str]] = set()
-    rows = []
-    for ordinal, person in enumerate(write.titles.people):
-        if not person.name.strip():
-            continue
-        person_id = await groups.person(person.name)
-        if (person_id, person.role) in seen:
-            continue
-        seen.add((person_id, person.role))
-        rows.append(
-            {
-                "item_id": item_id,
-                "person_id": person_id,
-                "role": person.role,
-                "character": person.character,
-                "ordinal": ordinal,
-            }
-        )
-    if rows:
-        await conn.execute(item_people.insert(), rows)
+            )
+        genre_ids = {await groups.genre(name) for name in write.titles.genres if name.strip()}
+        genre_rows.extend({"item_id": item_id, "genre_id": g} for g in sorted(genre_ids))
+        seen: set[tuple[int, str]] = set()
+        for ordinal, person in enumerate(write.titles.people):
+            if not person.name.strip():
+                continue
+            person_id = await groups.person(person.name)
+            if (person_id, person.role) in seen:
+                continue
+            seen.add((person_id, person.role))
+            people_rows.append(
+                {
+                    "item_id": item_id,
+                    "person_id": person_id,
+                    "role": person.role,
+                    "character": person.character,
+                    "ordinal": ordinal,
+                }
+            )
+    for table, rows in (
+        (streams, stream_rows),
+        (keyframes, keyframe_rows),
+        (chapters, chapter_rows),
+        (item_genres, genre_rows),
+        (item_people, people_rows),
+    ):
+        if rows:
+            await conn.execute(table.insert(), rows)
 
 
 def _stream_row(item_id: int, s: StreamInfo) -> dict[str, Any]:

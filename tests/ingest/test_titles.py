@@ -331,3 +331,53 @@ def test_photo_with_a_broken_exif_date() -> None:
 
 def parse_titles_for(key: str, kind: LibraryKind) -> Titles:
     return parse_titles(key, kind, VIDEO, None)
+
+
+# --- the fast path for conventional names agrees with guessit -------------------------------
+
+CONVENTIONAL = [
+    ("Heat (1995)", "movie"),
+    ("The Lord of the Rings - The Fellowship of the Ring (2001)", "movie"),
+    ("Amélie (2001)", "movie"),
+    ("Mr & Mrs Smith (2005)", "movie"),
+    ("2001 A Space Odyssey (1968)", "movie"),
+    ("Colour Bars (2021)", None),
+    ("The Office - S02E03 - The Dundies", "episode"),
+    ("Breaking Bad - S01E01", "episode"),
+    ("Doctor Who - S10E11E12 - World Enough and Time", "episode"),
+    ("Pattern Show - S01E02 - Second", None),
+]
+
+
+@pytest.mark.parametrize(("stem", "hint"), CONVENTIONAL)
+def test_conventional_names_parse_like_guessit(stem: str, hint: str | None) -> None:
+    from guessit import guessit
+
+    from ingest.titles import conventional
+
+    fast = conventional(stem, hint)
+    assert fast is not None
+    slow = dict(guessit(stem + ".mkv", {"type": hint} if hint else {}))
+    if "alternative_title" in slow:  # joined back by the guessit path (_movie_title)
+        slow["title"] = f"{slow['title']} - {slow['alternative_title']}"
+    for key in ("title", "year", "season", "episode", "episode_title", "type"):
+        assert fast.get(key) == slow.get(key), (key, fast, slow)
+
+
+@pytest.mark.parametrize(
+    "stem",
+    [
+        "The.Matrix.1999.1080p.BluRay.x264-GROUP",
+        "Heat.(1995)",
+        "[Group] Show - 03 [1080p]",
+        "Some Film",
+        "Heat (1995) [1080p]",
+        "Show.S01E02.720p",
+        "Show - S01E03E02",
+        "Film_Name (2003)",
+    ],
+)
+def test_unconventional_names_are_left_to_guessit(stem: str) -> None:
+    from ingest.titles import conventional
+
+    assert conventional(stem, None) is None
