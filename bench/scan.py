@@ -70,6 +70,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--files", type=int, default=500)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=max(2, (os.cpu_count() or 1) * 2))
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="worker processes joining the scan, as `reelbox scan` runs it",
+    )
     parser.add_argument("--database-url", help="default: a fresh SQLite file per round")
 
 
@@ -98,7 +104,9 @@ def library(files: int) -> Path:
     return root
 
 
-async def _reelbox_round(root: Path, concurrency: int, url: str | None) -> tuple[float, float]:
+async def _reelbox_round(
+    root: Path, concurrency: int, processes: int, url: str | None
+) -> tuple[float, float]:
     with tempfile.TemporaryDirectory(prefix="reelbox-bench-") as tmp:
         db = open_database(url or f"sqlite+aiosqlite:///{tmp}/catalog.db")
         lib = None
@@ -107,7 +115,9 @@ async def _reelbox_round(root: Path, concurrency: int, url: str | None) -> tuple
             async with db.begin() as conn:
                 lib = await library_queries.create_library(conn, "Bench", LibraryKind.MOVIES)
                 await library_queries.add_local_source(conn, lib.id, str(root))
-            scanner = Scanner(db, SourceOpener({}), concurrency=concurrency, batch_size=64)
+            scanner = Scanner(
+                db, SourceOpener({}), concurrency=concurrency, batch_size=64, processes=processes
+            )
             started = time.perf_counter()
             first = await scanner.scan(lib.id)
             full = time.perf_counter() - started
@@ -146,7 +156,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     rescan_s: list[float] = []
     ffprobe_s: list[float] = []
     for _ in range(rounds):
-        full, rescan = anyio.run(_reelbox_round, root, args.concurrency, args.database_url)
+        full, rescan = anyio.run(
+            _reelbox_round, root, args.concurrency, args.processes, args.database_url
+        )
         reelbox_s.append(full)
         rescan_s.append(rescan)
         ffprobe_s.append(_ffprobe_round(files, workers))
@@ -164,6 +176,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "ffprobe_s": [round(x, 3) for x in ffprobe_s],
         "rescan_runs_s": [round(x, 3) for x in rescan_s],
         "reelbox_concurrency": args.concurrency,
+        "reelbox_processes": args.processes,
         "ffprobe_processes_at_once": workers,
         "database": "sqlite" if not args.database_url else args.database_url.split(":", 1)[0],
         "machine": describe(),

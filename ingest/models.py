@@ -138,3 +138,17 @@ class Titles:
     genres: tuple[str, ...] = ()
     people: tuple[Person, ...] = ()
     extra: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ItemWrite:
+    """One file's outcome in a scan: probed (``status == "ok"``) or failed with a reason."""
+
+    entry: Entry
+    status: str
+    error_reason: str | None
+    titles: Titles
+    version: str
+    probe: ProbeResult | None = None
+    content_hash: str | None = None
+    sidecar_subtitles: tuple[StreamInfo, ...] = ()

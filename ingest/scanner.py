@@ -27,20 +27,28 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import anyio
+import anyio.to_process
 import structlog
+from anyio import BrokenWorkerProcess
 from anyio.abc import ObjectReceiveStream, ObjectSendStream
 
-from ingest import nfo as nfo_parser
 from ingest import probe as prober
 from ingest.catalog import items as item_queries
 from ingest.catalog import libraries as library_queries
 from ingest.catalog.database import Database
-from ingest.catalog.items import ItemWrite
 from ingest.catalog.records import Fingerprint, Library, SourceRecord
-from ingest.errors import EmptyFile, ProbeError, SourceError, Unreadable
-from ingest.models import Entry, FileRole, ItemType, LibraryKind, StreamInfo, Titles
+from ingest.errors import SourceError
+from ingest.fileprobe import (
+    CRASHED,
+    ProbeJob,
+    failure,
+    probe_file,
+    probe_local_file,
+    stem_of,
+)
+from ingest.models import Entry, FileRole, ItemWrite, LibraryKind
 from ingest.sources.base import Source
-from ingest.titles import parse_titles
+from ingest.sources.local import LocalSource
 
 log = structlog.get_logger(__name__)
 
@@ -54,14 +62,8 @@ _ROLES: dict[LibraryKind, frozenset[FileRole]] = {
     LibraryKind.PHOTOS: frozenset({FileRole.PHOTO}),
     LibraryKind.MIXED: frozenset({FileRole.VIDEO, FileRole.AUDIO, FileRole.PHOTO}),
 }
-_SUBTITLE_CODECS = {
-    ".srt": "subrip",
-    ".ass": "ass",
-    ".ssa": "ass",
-    ".vtt": "webvtt",
-    ".sub": "microdvd",
-}
-_NFO_MAX_BYTES = 1 << 20
+# Below this many files to probe, worker processes cost more to start than they save.
+_PROCESS_THRESHOLD = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,17 +123,6 @@ class ScanStatistics:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class _Work:
-    """One file to probe, with its sidecars."""
-
-    entry: Entry
-    role: FileRole
-    version: str
-    nfo_key: str | None
-    subtitles: tuple[Entry, ...]
-
-
 @dataclass(slots=True)
 class _SourceScan:
     """The state of scanning one source: what the catalog knew and which of it went missing."""
@@ -167,10 +158,16 @@ class Scanner:
         *,
         concurrency: int = 4,
         batch_size: int = 64,
+        processes: int = 0,
+        process_threshold: int = _PROCESS_THRESHOLD,
     ) -> None:
+        """``concurrency`` threads probe files; for bulk scans of local folders, ``processes``
+        worker processes join them (0: threads only)."""
         self._db = database
         self._open_source = open_source
         self._limiter = anyio.CapacityLimiter(concurrency)
+        self._processes = anyio.CapacityLimiter(processes) if processes > 0 else None
+        self._process_threshold = process_threshold
         self._batch_size = batch_size
         self._locks: dict[int, anyio.Lock] = defaultdict(anyio.Lock)
         self._stats: dict[int, ScanStatistics] = {}
@@ -289,16 +286,16 @@ class Scanner:
         listing: _Listing,
         known: Mapping[str, Fingerprint],
         keys: set[str] | None,
-    ) -> tuple[list[_Work], int, dict[str, Fingerprint]]:
+    ) -> tuple[list[ProbeJob], int, dict[str, Fingerprint]]:
         """Files to probe, the number unchanged, and known items whose files are gone."""
         wanted = _ROLES[kind]
-        work: list[_Work] = []
+        work: list[ProbeJob] = []
         seen: set[str] = set()
         for key, (entry, role) in sorted(listing.media.items()):
             if role not in wanted:
                 continue
             seen.add(key)
-            stem = _stem(key)
+            stem = stem_of(key)
             nfo = listing.nfo.get(stem) or listing.nfo.get(
                 posixpath.join(posixpath.dirname(key), "movie")
             )
@@ -311,33 +308,45 @@ class Scanner:
             fingerprint = known.get(key)
             if fingerprint is not None and fingerprint.version == version:
                 continue
-            work.append(_Work(entry, role, version, nfo.key if nfo else None, subs))
+            work.append(ProbeJob(entry, role, version, nfo.key if nfo else None, subs))
         scope = known.keys() if keys is None else (keys & known.keys())
         vanished = {key: known[key] for key in scope if key not in seen}
         return work, len(seen) - len(work), vanished
 
     async def _probe_and_write(
-        self, scan: _SourceScan, source: Source, work: Sequence[_Work]
+        self, scan: _SourceScan, source: Source, work: Sequence[ProbeJob]
     ) -> None:
         if not work:
             return
-        send, receive = anyio.create_memory_object_stream[_Work](len(work))
+        send, receive = anyio.create_memory_object_stream[ProbeJob](len(work))
         results_send, results_receive = anyio.create_memory_object_stream[ItemWrite](
             self._batch_size * 2
         )
         for item in work:
             send.send_nowait(item)
         send.close()
+        kind = scan.library.kind
         async with anyio.create_task_group() as tg:
             async with results_send:
                 for _ in range(max(1, int(self._limiter.total_tokens))):
                     tg.start_soon(
-                        self._probe_worker,
-                        scan.library.kind,
-                        source,
-                        receive.clone(),
-                        results_send.clone(),
+                        self._probe_worker, kind, source, receive.clone(), results_send.clone()
                     )
+                if (
+                    self._processes is not None
+                    and isinstance(source, LocalSource)
+                    and len(work) >= self._process_threshold
+                ):
+                    # Threads start at once; the processes join the same queue when they are
+                    # up (~0.5 s of imports) and use the other cores for Python work.
+                    for _ in range(int(self._processes.total_tokens)):
+                        tg.start_soon(
+                            self._process_worker,
+                            kind,
+                            str(source.root),
+                            receive.clone(),
+                            results_send.clone(),
+                        )
             receive.close()
             tg.start_soon(self._writer, scan, results_receive)
 
@@ -345,14 +354,32 @@ class Scanner:
         self,
         kind: LibraryKind,
         source: Source,
-        receive: ObjectReceiveStream[_Work],
+        receive: ObjectReceiveStream[ProbeJob],
         results: ObjectSendStream[ItemWrite],
     ) -> None:
         async with receive, results:
             async for job in receive:
                 outcome = await anyio.to_thread.run_sync(
-                    _probe_one, kind, source, job, limiter=self._limiter
+                    probe_file, kind, source, job, limiter=self._limiter
                 )
+                await results.send(outcome)
+
+    async def _process_worker(
+        self,
+        kind: LibraryKind,
+        root: str,
+        receive: ObjectReceiveStream[ProbeJob],
+        results: ObjectSendStream[ItemWrite],
+    ) -> None:
+        async with receive, results:
+            async for job in receive:
+                try:
+                    outcome = await anyio.to_process.run_sync(
+                        probe_local_file, kind, root, job, limiter=self._processes
+                    )
+                except BrokenWorkerProcess:
+                    log.warning("scan.probe_crashed", key=job.entry.key)
+                    outcome = failure(kind, job, "corrupt", CRASHED)
                 await results.send(outcome)
 
     async def _writer(self, scan: _SourceScan, results: ObjectReceiveStream[ItemWrite]) -> None:
@@ -433,13 +460,7 @@ class Scanner:
         self._update(library_id, **{k: getattr(stats, k) + v for k, v in increments.items()})
 
 
-# --- pure helpers and the per-file thread work --------------------------------------------------
-
-
-def _stem(key: str) -> str:
-    """'Films/Heat (1995)/Heat (1995).mkv' -> 'Films/Heat (1995)/Heat (1995)'."""
-    root, _ext = posixpath.splitext(key)
-    return root
+# --- pure helpers ----------------------------------------------------------------------------
 
 
 def _file_into(listing: _Listing, entry: Entry) -> None:
@@ -447,10 +468,10 @@ def _file_into(listing: _Listing, entry: Entry) -> None:
     if role is FileRole.IGNORED:
         return
     if role is FileRole.NFO:
-        listing.nfo[_stem(entry.key)] = entry
+        listing.nfo[stem_of(entry.key)] = entry
     elif role is FileRole.SUBTITLE:
         # Movie.srt, Movie.en.srt, Movie.en.forced.srt all belong to Movie.*
-        stem = _stem(entry.key)
+        stem = stem_of(entry.key)
         base = posixpath.basename(stem).split(".")[0]
         listing.subtitles[posixpath.join(posixpath.dirname(stem), base)].append(entry)
         if base != posixpath.basename(stem):
@@ -469,66 +490,3 @@ def _version(entry: Entry, nfo: Iterable[Entry], subtitles: Iterable[Entry]) -> 
             )
         )
     return digest.hexdigest()[:32]
-
-
-def _sidecar_stream(index: int, media_key: str, entry: Entry) -> StreamInfo:
-    ext = posixpath.splitext(entry.key)[1].lower()
-    tail = posixpath.basename(entry.key)[len(posixpath.basename(_stem(media_key))) :]
-    parts = [p for p in tail.lower().split(".") if p and "." + p != ext]
-    language = next((p for p in parts if p.isalpha() and 2 <= len(p) <= 3), None)
-    return StreamInfo(
-        index=index,
-        kind="subtitle",
-        codec=_SUBTITLE_CODECS.get(ext),
-        language=language,
-        is_forced="forced" in parts,
-        is_default="default" in parts,
-        external_key=entry.key,
-    )
-
-
-def _probe_one(kind: LibraryKind, source: Source, job: _Work) -> ItemWrite:
-    """Open, hash, probe and name one file. Runs in a worker thread; never raises ProbeError."""
-    entry = job.entry
-    nfo = None
-    if job.nfo_key is not None:
-        try:
-            with source.open(job.nfo_key) as fh:
-                nfo = nfo_parser.parse_nfo(fh.read(_NFO_MAX_BYTES))
-        except (ProbeError, OSError) as exc:
-            log.warning("scan.nfo_unreadable", key=job.nfo_key, reason=str(exc))
-    try:
-        if entry.size == 0:
-            raise EmptyFile("the file is empty (0 bytes)")
-        with source.open(entry.key, entry.size) as fh:
-            content_hash = prober.content_hash(fh, entry.size)
-            fh.seek(0)
-            probe = prober.probe_media(fh, name=entry.key, role=job.role, size=entry.size)
-    except ProbeError as exc:
-        return _failure(kind, job, exc.status, str(exc) or type(exc).__name__)
-    except OSError as exc:
-        return _failure(kind, job, Unreadable.status, f"{type(exc).__name__}: {exc}")
-    subtitles = tuple(
-        _sidecar_stream(1000 + i, entry.key, sub) for i, sub in enumerate(job.subtitles)
-    )
-    return ItemWrite(
-        entry=entry,
-        status="ok",
-        error_reason=None,
-        titles=parse_titles(entry.key, kind, probe, nfo),
-        version=job.version,
-        probe=probe,
-        content_hash=content_hash,
-        sidecar_subtitles=subtitles,
-    )
-
-
-def _failure(kind: LibraryKind, job: _Work, status: str, reason: str) -> ItemWrite:
-    title = posixpath.basename(_stem(job.entry.key)) or job.entry.key
-    return ItemWrite(
-        entry=job.entry,
-        status=status,
-        error_reason=reason,
-        titles=Titles(type=ItemType.UNKNOWN, title=title),
-        version=job.version,
-    )

@@ -69,6 +69,7 @@ async def open_runtime(settings: Settings, *, migrate_schema: bool) -> AsyncIter
             opener,
             concurrency=settings.scan.concurrency,
             batch_size=settings.scan.batch_size,
+            processes=settings.scan.processes,
         )
         artwork = Artwork(database, opener, images)
         yield Runtime(settings, database, opener, scanner, images, artwork)

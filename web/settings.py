@@ -38,6 +38,8 @@ class S3Settings(BaseModel):
 
 class ScanSettings(BaseModel):
     concurrency: int = Field(default=max(2, (os.cpu_count() or 1) * 2), ge=1, le=256)
+    # Worker processes that join bulk scans of local folders (0: threads only).
+    processes: int = Field(default=os.cpu_count() or 1, ge=0, le=64)
     batch_size: int = Field(default=64, ge=1, le=5000)
     interval_s: float = Field(default=900.0, ge=10.0)
     watch: bool = True

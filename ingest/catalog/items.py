@@ -7,7 +7,6 @@ one batch of scan outcomes in the caller's transaction.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from fractions import Fraction
 from typing import Any
@@ -31,23 +30,8 @@ from ingest.catalog.schema import (
     series,
     streams,
 )
-from ingest.models import ChapterInfo, Entry, ItemType, ProbeResult, StreamInfo, Titles
+from ingest.models import ChapterInfo, Entry, ItemType, ItemWrite, StreamInfo
 from ingest.text import fold, sort_title
-
-
-@dataclass(frozen=True, slots=True)
-class ItemWrite:
-    """One file's outcome in a scan: probed (``status == "ok"``) or failed with a reason."""
-
-    entry: Entry
-    status: str
-    error_reason: str | None
-    titles: Titles
-    version: str
-    probe: ProbeResult | None = None
-    content_hash: str | None = None
-    sidecar_subtitles: tuple[StreamInfo, ...] = ()
-
 
 # --- reads for the scanner ----------------------------------------------------------------------
 

@@ -10,12 +10,12 @@ import sqlalchemy as sa
 from engine.segmenter.keyframes import KeyframeIndex
 from ingest.catalog import images, items, libraries, migrate, users
 from ingest.catalog.database import Database, open_database
-from ingest.catalog.items import ItemWrite
 from ingest.errors import DatabaseAhead, DatabaseBehind
 from ingest.models import (
     ChapterInfo,
     Entry,
     ItemType,
+    ItemWrite,
     LibraryKind,
     Person,
     ProbeResult,

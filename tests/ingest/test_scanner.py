@@ -127,6 +127,38 @@ async def test_first_scan_records_every_file_with_its_status(
         assert await item_queries.search_items(conn, "unicode quotes") != []
 
 
+async def test_worker_processes_give_the_same_catalog_as_threads(
+    catalog: tuple[Database, int], tmp_path: Path, library_template: Path
+) -> None:
+    db, library_id = catalog
+    await _scanner(db).scan(library_id)
+    by_threads = await _items(db, library_id)
+    async with db.begin() as conn:
+        other = await library_queries.create_library(conn, "Again", LibraryKind.MIXED)
+        copy = tmp_path / "copy"
+        shutil.copytree(library_template, copy)
+        await library_queries.add_local_source(conn, other.id, str(copy))
+    scanner = Scanner(db, SourceOpener({}), concurrency=1, processes=2, process_threshold=1)
+    stats = await scanner.scan(other.id)
+    assert (stats.probed, stats.failed) == (len(GOOD) + len(BAD), len(BAD))
+    by_processes = await _items(db, other.id)
+    assert set(by_processes) == set(by_threads)
+    for key, item in by_processes.items():
+        twin = by_threads[key]
+        assert (item.status, item.type, item.title, item.year, item.duration_us) == (
+            twin.status,
+            twin.type,
+            twin.title,
+            twin.year,
+            twin.duration_us,
+        ), key
+    async with db.connect() as conn:
+        key = "Films/Night Test (1999).mkv"
+        assert await item_queries.get_keyframes(conn, by_processes[key].id) == (
+            await item_queries.get_keyframes(conn, by_threads[key].id)
+        )
+
+
 async def test_rescan_of_an_unchanged_library_probes_nothing(
     catalog: tuple[Database, int],
 ) -> None:
