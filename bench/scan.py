@@ -73,8 +73,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--processes",
         type=int,
-        default=os.cpu_count() or 1,
-        help="worker processes joining the scan, as `reelbox scan` runs it",
+        default=0,
+        help="worker processes joining the scan (REELBOX_SCAN__PROCESSES)",
     )
     parser.add_argument("--database-url", help="default: a fresh SQLite file per round")
 

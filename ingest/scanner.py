@@ -64,6 +64,7 @@ _ROLES: dict[LibraryKind, frozenset[FileRole]] = {
 }
 # Below this many files to probe, worker processes cost more to start than they save.
 _PROCESS_THRESHOLD = 64
+_JOBS_PER_THREAD_CALL = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -359,10 +360,19 @@ class Scanner:
     ) -> None:
         async with receive, results:
             async for job in receive:
-                outcome = await anyio.to_thread.run_sync(
-                    probe_file, kind, source, job, limiter=self._limiter
+                # Take a few more queued jobs along: one thread hand-off per few files, not per
+                # file, as every hand-off costs the event loop a GIL round trip.
+                jobs = [job]
+                while len(jobs) < _JOBS_PER_THREAD_CALL:
+                    try:
+                        jobs.append(receive.receive_nowait())
+                    except (anyio.WouldBlock, anyio.EndOfStream):
+                        break
+                outcomes = await anyio.to_thread.run_sync(
+                    _probe_files, kind, source, jobs, limiter=self._limiter
                 )
-                await results.send(outcome)
+                for outcome in outcomes:
+                    await results.send(outcome)
 
     async def _process_worker(
         self,
@@ -461,6 +471,10 @@ class Scanner:
 
 
 # --- pure helpers ----------------------------------------------------------------------------
+
+
+def _probe_files(kind: LibraryKind, source: Source, jobs: list[ProbeJob]) -> list[ItemWrite]:
+    return [probe_file(kind, source, job) for job in jobs]
 
 
 def _file_into(listing: _Listing, entry: Entry) -> None:

@@ -38,8 +38,10 @@ class S3Settings(BaseModel):
 
 class ScanSettings(BaseModel):
     concurrency: int = Field(default=max(2, (os.cpu_count() or 1) * 2), ge=1, le=256)
-    # Worker processes that join bulk scans of local folders (0: threads only).
-    processes: int = Field(default=os.cpu_count() or 1, ge=0, le=64)
+    # Worker processes that join bulk scans of local folders: an FFmpeg crash on a hostile file
+    # then costs that file, not the server. Each starts cold (~1 s of imports), which a scan of a
+    # few hundred files does not win back on two cores, so it is off by default.
+    processes: int = Field(default=0, ge=0, le=64)
     batch_size: int = Field(default=64, ge=1, le=5000)
     interval_s: float = Field(default=900.0, ge=10.0)
     watch: bool = True
