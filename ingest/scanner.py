@@ -31,6 +31,7 @@ import anyio.to_process
 import structlog
 from anyio import BrokenWorkerProcess
 from anyio.abc import ObjectReceiveStream, ObjectSendStream
+from anyio.streams.memory import MemoryObjectReceiveStream
 
 from ingest import probe as prober
 from ingest.catalog import items as item_queries
@@ -355,7 +356,7 @@ class Scanner:
         self,
         kind: LibraryKind,
         source: Source,
-        receive: ObjectReceiveStream[ProbeJob],
+        receive: MemoryObjectReceiveStream[ProbeJob],
         results: ObjectSendStream[ItemWrite],
     ) -> None:
         async with receive, results:
