@@ -76,6 +76,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=0,
         help="worker processes joining the scan (REELBOX_SCAN__PROCESSES)",
     )
+    parser.add_argument(
+        "--ffprobe-processes",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="ffprobe processes at once (Jellyfin's default: one per core)",
+    )
     parser.add_argument("--database-url", help="default: a fresh SQLite file per round")
 
 
@@ -151,13 +157,18 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     rounds = 1 if args.quick else args.rounds
     root = library(count)
     files = sorted(root.rglob("*.mp4"))
-    workers = os.cpu_count() or 1
+    workers = args.ffprobe_processes
     reelbox_s: list[float] = []
     rescan_s: list[float] = []
     ffprobe_s: list[float] = []
     for _ in range(rounds):
         full, rescan = anyio.run(
-            _reelbox_round, root, args.concurrency, args.processes, args.database_url
+            _reelbox_round,
+            root,
+            args.concurrency,
+            args.processes,
+            args.database_url,
+            backend_options={"use_uvloop": True},  # as `reelbox scan` and `serve` run
         )
         reelbox_s.append(full)
         rescan_s.append(rescan)
