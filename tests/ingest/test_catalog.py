@@ -88,6 +88,16 @@ async def _library(db: Database, kind: LibraryKind = LibraryKind.MIXED) -> tuple
     return lib.id, src.id
 
 
+async def _with_one_item(database: Database, key: str, titles: Titles) -> tuple[int, int, int]:
+    """A library holding one probed item: (library id, source id, item id)."""
+    lib_id, src_id = await _library(database)
+    async with database.begin() as conn:
+        [item_id] = await items.write_items(
+            conn, lib_id, src_id, [_write(key, titles, probe=_probe())], {}
+        )
+    return lib_id, src_id, item_id
+
+
 async def test_migrated_database_passes_the_schema_check(database: Database) -> None:
     assert await migrate.check_schema(database) == migrate.head_revision()
 
@@ -141,12 +151,8 @@ async def test_items_round_trip_with_streams_keyframes_chapters_and_groups(
 
 
 async def test_rewrite_replaces_children_and_keeps_the_id(database: Database) -> None:
-    lib_id, src_id = await _library(database)
     titles = Titles(type=ItemType.MOVIE, title="Film", genres=("A",))
-    async with database.begin() as conn:
-        [item_id] = await items.write_items(
-            conn, lib_id, src_id, [_write("f.mkv", titles, probe=_probe())], {}
-        )
+    lib_id, src_id, item_id = await _with_one_item(database, "f.mkv", titles)
     async with database.begin() as conn:
         known = await items.load_fingerprints(conn, src_id)
         changed = Titles(type=ItemType.MOVIE, title="Film", genres=("B",))
@@ -160,12 +166,8 @@ async def test_rewrite_replaces_children_and_keeps_the_id(database: Database) ->
 
 
 async def test_a_failed_reprobe_keeps_what_was_known(database: Database) -> None:
-    lib_id, src_id = await _library(database)
     titles = Titles(type=ItemType.MOVIE, title="Good Film", year=1999)
-    async with database.begin() as conn:
-        [item_id] = await items.write_items(
-            conn, lib_id, src_id, [_write("good.mkv", titles, probe=_probe())], {}
-        )
+    lib_id, src_id, item_id = await _with_one_item(database, "good.mkv", titles)
     for status, size in (("corrupt", 500), ("unreadable", 700)):
         async with database.begin() as conn:
             known = await items.load_fingerprints(conn, src_id)
@@ -223,15 +225,10 @@ async def test_search_finds_substrings_and_ignores_accents(database: Database) -
 
 
 async def test_move_keeps_the_item(database: Database) -> None:
-    lib_id, src_id = await _library(database)
+    _, src_id, item_id = await _with_one_item(
+        database, "old name.mkv", Titles(type=ItemType.MOVIE, title="X")
+    )
     async with database.begin() as conn:
-        [item_id] = await items.write_items(
-            conn,
-            lib_id,
-            src_id,
-            [_write("old name.mkv", Titles(type=ItemType.MOVIE, title="X"), probe=_probe())],
-            {},
-        )
         await items.move_item(conn, item_id, src_id, Entry("new name.mkv", 1000, 5), "v2")
     async with database.connect() as conn:
         assert list(await items.load_fingerprints(conn, src_id)) == ["new name.mkv"]
@@ -272,15 +269,10 @@ async def test_pruning_removes_empty_series_and_albums(database: Database) -> No
 
 
 async def test_images_upsert_and_todo_list(database: Database) -> None:
-    lib_id, src_id = await _library(database)
+    lib_id, _, item_id = await _with_one_item(
+        database, "m.mkv", Titles(type=ItemType.MOVIE, title="M")
+    )
     async with database.begin() as conn:
-        [item_id] = await items.write_items(
-            conn,
-            lib_id,
-            src_id,
-            [_write("m.mkv", Titles(type=ItemType.MOVIE, title="M"), probe=_probe())],
-            {},
-        )
         todo = await images.items_without_image(conn, lib_id)
         assert [t.item_id for t in todo] == [item_id]
         await images.set_image(
