@@ -19,7 +19,7 @@ from ingest import probe as prober
 from ingest.errors import EmptyFile, ProbeError, Unreadable
 from ingest.models import Entry, FileRole, ItemType, ItemWrite, LibraryKind, StreamInfo, Titles
 from ingest.sources.base import Source
-from ingest.sources.local import LocalSource
+from ingest.sources.local import B64_PREFIX, LocalSource, decode_key
 from ingest.titles import parse_titles
 
 log = structlog.get_logger(__name__)
@@ -53,14 +53,27 @@ def stem_of(key: str) -> str:
     return root
 
 
+def readable_key(key: str) -> str:
+    """The key as a person reads it. Names that are not UTF-8 (kept under a reversible base64
+    key) are read as Windows-1252, the usual encoding of such names on old shares and discs."""
+    if not key.startswith(B64_PREFIX):
+        return key
+    raw = decode_key(key)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("cp1252", "replace")
+
+
 def probe_local_file(kind: LibraryKind, root: str, job: ProbeJob) -> ItemWrite:
     """``probe_file`` for a file under a local folder, in a worker process."""
     return probe_file(kind, LocalSource(0, Path(root)), job)
 
 
 def _sidecar_stream(index: int, media_key: str, entry: Entry) -> StreamInfo:
-    ext = posixpath.splitext(entry.key)[1].lower()
-    tail = posixpath.basename(entry.key)[len(posixpath.basename(stem_of(media_key))) :]
+    name = readable_key(entry.key)
+    ext = posixpath.splitext(name)[1].lower()
+    tail = posixpath.basename(name)[len(posixpath.basename(stem_of(readable_key(media_key)))) :]
     parts = [p for p in tail.lower().split(".") if p and "." + p != ext]
     language = next((p for p in parts if p.isalpha() and 2 <= len(p) <= 3), None)
     return StreamInfo(
@@ -107,7 +120,7 @@ def probe_file(kind: LibraryKind, source: Source, job: ProbeJob) -> ItemWrite:
         entry=entry,
         status="ok",
         error_reason=None,
-        titles=parse_titles(entry.key, kind, probe, nfo),
+        titles=parse_titles(readable_key(entry.key), kind, probe, nfo),
         version=job.version,
         probe=probe,
         content_hash=content_hash,
@@ -130,7 +143,8 @@ def native_path(source: Source, key: str) -> str | None:
 
 
 def failure(kind: LibraryKind, job: ProbeJob, status: str, reason: str) -> ItemWrite:
-    title = posixpath.basename(stem_of(job.entry.key)) or job.entry.key
+    readable = readable_key(job.entry.key)
+    title = posixpath.basename(stem_of(readable)) or readable
     return ItemWrite(
         entry=job.entry,
         status=status,

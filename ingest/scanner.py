@@ -45,6 +45,7 @@ from ingest.fileprobe import (
     failure,
     probe_file,
     probe_local_file,
+    readable_key,
     stem_of,
 )
 from ingest.models import Entry, FileRole, ItemWrite, LibraryKind
@@ -297,9 +298,10 @@ class Scanner:
             if role not in wanted:
                 continue
             seen.add(key)
-            stem = stem_of(key)
+            name = readable_key(key)
+            stem = stem_of(name)
             nfo = listing.nfo.get(stem) or listing.nfo.get(
-                posixpath.join(posixpath.dirname(key), "movie")
+                posixpath.join(posixpath.dirname(name), "movie")
             )
             subs = tuple(sorted(listing.subtitles.get(stem, ()), key=lambda e: e.key))
             if keys is not None and not keys.intersection(
@@ -479,14 +481,16 @@ def _probe_files(kind: LibraryKind, source: Source, jobs: list[ProbeJob]) -> lis
 
 
 def _file_into(listing: _Listing, entry: Entry) -> None:
-    role = prober.classify(entry.key)
+    # Roles and sidecars follow the name as people read it (a non-UTF-8 name's key is base64).
+    name = readable_key(entry.key)
+    role = prober.classify(name)
     if role is FileRole.IGNORED:
         return
     if role is FileRole.NFO:
-        listing.nfo[stem_of(entry.key)] = entry
+        listing.nfo[stem_of(name)] = entry
     elif role is FileRole.SUBTITLE:
         # Movie.srt, Movie.en.srt, Movie.en.forced.srt all belong to Movie.*
-        stem = stem_of(entry.key)
+        stem = stem_of(name)
         base = posixpath.basename(stem).split(".")[0]
         listing.subtitles[posixpath.join(posixpath.dirname(stem), base)].append(entry)
         if base != posixpath.basename(stem):

@@ -16,7 +16,12 @@ from ingest.catalog import images as image_queries
 from ingest.catalog import items as item_queries
 from ingest.catalog import libraries as library_queries
 from ingest.catalog.database import Database
-from ingest.demo import synthesize_audio, synthesize_clip, synthesize_photo
+from ingest.demo import (
+    synthesize_audio,
+    synthesize_clip,
+    synthesize_photo,
+    synthesize_subtitle_only,
+)
 from ingest.imagestore import LocalImageStore
 from ingest.models import ItemType, LibraryKind
 from ingest.opener import SourceOpener
@@ -39,7 +44,11 @@ BAD = {
     "Bad/empty.mkv": "empty",
     "Bad/truncated.mp4": "corrupt",
     "Bad/not a video.mkv": "not_media",
+    "Bad/subtitles only.mkv": "unsupported",
 }
+# A file name that is not UTF-8 (Latin-1 "é"): stored under a reversible key, probed and named.
+LATIN1_NAME = b"Films/Caf\xe9 Society (2016).mp4"
+TOTAL = len(GOOD) + len(BAD) + 1
 
 
 @pytest.fixture(scope="session")
@@ -67,6 +76,9 @@ def library_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (bad / "full.mp4").unlink()
     (bad / "truncated.mp4").write_bytes(full[: len(full) // 3])
     (bad / "not a video.mkv").write_text("this is a shopping list, not a film\n" * 20)
+    synthesize_subtitle_only(bad / "subtitles only.mkv")
+    synthesize_clip(root / "latin1.mp4", seconds=1.0, width=160, height=120)
+    os.rename(root / "latin1.mp4", os.fsencode(root) + b"/" + LATIN1_NAME)
     (root / "Films" / "notes.txt").write_text("ignored: not media")
     (root / ".hidden").mkdir()
     (root / ".hidden" / "secret.mkv").write_bytes(whole)
@@ -88,6 +100,14 @@ async def catalog(database: Database, media_root: Path) -> AsyncIterator[tuple[D
     yield database, library.id
 
 
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _scanner(db: Database, s3: S3Config | None = None) -> Scanner:
     return Scanner(db, SourceOpener({None: s3} if s3 else {}), concurrency=2, batch_size=4)
 
@@ -104,10 +124,16 @@ async def test_first_scan_records_every_file_with_its_status(
     db, library_id = catalog
     stats = await _scanner(db).scan(library_id)
     assert stats.phase == "done" and not stats.source_errors
-    assert stats.discovered == len(GOOD) + len(BAD)
-    assert (stats.added, stats.probed, stats.failed) == (len(GOOD) + len(BAD),) * 2 + (len(BAD),)
+    assert stats.discovered == TOTAL
+    assert (stats.added, stats.probed, stats.failed) == (TOTAL, TOTAL, len(BAD))
     found = await _items(db, library_id)
-    assert set(found) == GOOD | set(BAD)  # hidden files and notes.txt are not items
+    [latin1] = set(found) - GOOD - set(BAD)  # hidden files and notes.txt are not items
+    assert latin1.startswith("/b64/")
+    assert (found[latin1].status, found[latin1].title, found[latin1].year) == (
+        "ok",
+        "Café Society",
+        2016,
+    )
     for key, status in BAD.items():
         assert found[key].status == status, key
         assert found[key].error_reason
@@ -140,7 +166,7 @@ async def test_worker_processes_give_the_same_catalog_as_threads(
         await library_queries.add_local_source(conn, other.id, str(copy))
     scanner = Scanner(db, SourceOpener({}), concurrency=1, processes=2, process_threshold=1)
     stats = await scanner.scan(other.id)
-    assert (stats.probed, stats.failed) == (len(GOOD) + len(BAD), len(BAD))
+    assert (stats.probed, stats.failed) == (TOTAL, len(BAD))
     by_processes = await _items(db, other.id)
     assert set(by_processes) == set(by_threads)
     for key, item in by_processes.items():
@@ -168,7 +194,7 @@ async def test_rescan_of_an_unchanged_library_probes_nothing(
     before = await _items(db, library_id)
     again = await scanner.scan(library_id)
     assert (again.probed, again.added, again.removed) == (0, 0, 0)
-    assert again.unchanged == len(GOOD) + len(BAD)
+    assert again.unchanged == TOTAL
     assert await _items(db, library_id) == before
 
 
@@ -322,8 +348,10 @@ async def test_s3_library(
     async with session.client("s3", **s3_settings) as s3:
         await s3.create_bucket(Bucket=bucket)
         for path in library_template.rglob("*"):
+            key = "library/" + path.relative_to(library_template).as_posix()
+            if not _is_utf8(key):
+                continue  # S3 keys are UTF-8: a non-UTF-8 local name has no S3 twin
             if path.is_file() and not path.name.startswith("."):
-                key = "library/" + path.relative_to(library_template).as_posix()
                 await s3.put_object(Bucket=bucket, Key=key, Body=path.read_bytes())
     async with database.begin() as conn:
         library = await library_queries.create_library(conn, "Cloud", LibraryKind.MIXED)
