@@ -49,6 +49,8 @@ _US = 1_000_000
 _HASH_CHUNK = 64 * 1024
 # A demuxed stream that ends this much before the container's declared duration was cut short.
 _TRUNCATION_SLACK_US = 1_000_000
+# Cues further apart than this make poor segment boundaries: demux the keyframes instead.
+_MAX_CUE_GAP_US = 10_000_000
 # MP4/MOV keyframes whose pts offset is checked by a seek when reading the sample table.
 _OFFSET_SAMPLES = 2
 
@@ -258,7 +260,50 @@ def _keyframe_index(
         if index is not None:
             return index
         container.seek(0)
+    elif "matroska" in container.format.name and duration_us:
+        index = _index_from_cues(container, stream, size=size, duration_us=duration_us, name=name)
+        if index is not None:
+            return index
+        container.seek(0)
     return _index_from_packets(container, stream, duration_us=duration_us, name=name)
+
+
+def _index_from_cues(
+    container: InputContainer, stream: Stream, *, size: int, duration_us: int, name: str
+) -> KeyframeIndex | None:
+    """Matroska/WebM: the Cues element indexes keyframes by pts and byte position.
+
+    FFmpeg parses the Cues on the first seek, which reads only the Cues themselves, so an S3
+    object is not read through. Muxers write a cue per keyframe or per cluster; either is a
+    sound set of segment boundaries when it is dense, so accept it only when it runs from the
+    start to near the end without a gap of more than ``_MAX_CUE_GAP_US``, and otherwise demux.
+    A file cut short loses the Cues written at its end, and falls back to the packet scan, which
+    reports it.
+    """
+    tb = stream.time_base
+    assert tb is not None
+    container.seek(max(0, duration_us - _US), backward=True, any_frame=False)
+    # The seek landed in the last cluster: its packets give the video's own end (the container's
+    # duration is the longest stream's, often the audio's).
+    end: int | None = None
+    for packet in container.demux(stream):
+        if packet.pts is not None and packet.size:
+            packet_end = packet.pts + (packet.duration or 0)
+            end = packet_end if end is None else max(end, packet_end)
+    start = stream.start_time or 0
+    if end is not None and _to_us(end - start, tb) < duration_us - _TRUNCATION_SLACK_US:
+        raise Truncated(
+            f"{name} is cut short: its video stops at {_to_us(end - start, tb) / _US:.1f} s "
+            f"of {duration_us / _US:.1f} s"
+        )
+    entries = [e for e in stream.index_entries if e.is_keyframe]
+    if end is None or len(entries) < 2 or any(e.pos + e.size > size for e in entries):
+        return None
+    pts = sorted({e.timestamp for e in entries})
+    gaps = [b - a for a, b in itertools.pairwise([*pts, end])]
+    if _to_us(pts[0] - start, tb) > _US or _to_us(max(gaps), tb) > _MAX_CUE_GAP_US:
+        return None
+    return KeyframeIndex(time_base=tb, pts=tuple(pts), duration=max(0, end - pts[0]))
 
 
 def _index_from_sample_table(

@@ -7,6 +7,7 @@ from typing import BinaryIO, cast
 
 import pytest
 
+from ingest import demo
 from ingest.errors import EmptyFile, NoPlayableStream, NotMedia, ProbeError, Truncated, Unreadable
 from ingest.models import FileRole, ProbeResult
 from ingest.probe import classify, content_hash, probe_media
@@ -270,3 +271,18 @@ def test_content_hash_follows_content_not_names(media_files: MediaFiles, tmp_pat
         assert content_hash(handle, size) != digest
     small = io.BytesIO(b"tiny")
     assert content_hash(small, 4) != content_hash(io.BytesIO(b"tinY"), 4)
+
+
+def test_matroska_keyframes_come_from_the_cues_not_a_read_through(tmp_path: Path) -> None:
+    """A 60 s Matroska file (as S3 would serve it): the probe reads the header, the Cues and the
+    last cluster, not the clusters in between, and still finds every keyframe."""
+    path = demo.synthesize_clip(tmp_path / "long.mkv", seconds=60.0, width=320, height=240, gop=50)
+    size = path.stat().st_size
+    with CountingReader(path) as reader:
+        result = probe_media(as_binary(reader), name=path.name, role=FileRole.VIDEO, size=size)
+        assert reader.bytes_read < size // 4, (reader.reads, reader.bytes_read, size)
+    index = result.keyframes
+    assert index is not None
+    assert index.pts == tuple(int(s / index.time_base) for s in range(0, 60, 2))
+    assert index.duration == int(60 / index.time_base)
+    assert result == probe(path)
