@@ -1,0 +1,171 @@
+"""Remux: one segment of one source stream, copied packet for packet into CMAF or MPEG-TS.
+
+A segment covers ``[start, end)`` of the timeline, given in ticks of ``time_base`` (the
+boundaries' time base: the video stream's, since boundaries are its keyframes). Each call opens
+its own demuxer and muxer, so any segment can be made alone, in any order, by any worker:
+
+- Video: seek to the keyframe at ``start`` and copy packets whose pts falls before ``end``.
+- Audio (a separate rendition): copy the packets whose pts falls in the same interval. Every
+  packet lands in exactly one segment, so audio is gapless across segments too.
+- CMAF: the mp4 muxer with ``empty_moov`` writes the init segment (ftyp + moov) first and
+  ``frag_discont`` puts the source decode time in each fragment's tfdt; the media segment is the
+  output from the first ``moof`` on. The init does not depend on the packets: it is the same for
+  every segment of a rendition, which ``init_segment`` produces without any.
+- MPEG-TS (legacy clients): a self-contained segment; FFmpeg inserts h264/hevc Annex B conversion.
+
+Timestamps: audio keeps the source's exactly (its AAC priming included). Video with B-frames
+comes out shifted by its reorder delay (the first dts would be negative, a fragment's tfdt cannot
+be, and fragmented MP4 carries no edit list), uniformly across all of its segments. Renditions
+muxed separately must therefore share one presentation offset, or audio plays early by that
+delay: the session's plan owns that offset (a later step of the engine).
+
+Runs in a worker thread (PyAV releases the GIL in demux and mux calls). Errors map to the engine's
+tree: a source that cannot be read as indexed is ``CorruptSource``.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import IO, Any, Literal
+
+import av
+import av.error
+
+from engine.errors import CorruptSource
+
+CMAF_OPTIONS = {"movflags": "cmaf+frag_keyframe+empty_moov+default_base_moof+frag_discont"}
+Container = Literal["cmaf", "mpegts"]
+Source = str | Path | IO[bytes]
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """A produced segment: its bytes, and what went into it (for tests and statistics)."""
+
+    data: bytes
+    packets: int
+    first_pts: int | None  # in the stream's own time base
+    end_pts: int | None
+
+
+def init_segment(source: Source, stream_index: int) -> bytes:
+    """The CMAF init segment (ftyp + moov) of one stream: the same for all of its segments."""
+    with _open(source) as container:
+        stream = _stream(container, stream_index)
+        buffer = io.BytesIO()
+        with av.open(buffer, "w", format="mp4", options=CMAF_OPTIONS) as out:
+            out.add_stream_from_template(stream)
+            out.start_encoding()  # writes the header; PyAV otherwise waits for a packet
+        data = buffer.getvalue()
+    cut = _first_box(data, b"moof")
+    return data if cut is None else data[:cut]
+
+
+def remux_segment(
+    source: Source,
+    stream_index: int,
+    *,
+    start: int | None,
+    end: int | None,
+    time_base: Fraction,
+    container: Container = "cmaf",
+) -> Segment:
+    """Copy the packets of ``stream_index`` whose pts is in ``[start, end)`` (``time_base``
+    ticks). ``start=None`` (the first segment) runs from the stream's first packet, so nothing
+    before the first boundary is lost (AAC priming, frames before the first keyframe);
+    ``end=None`` runs to the end of the stream."""
+    with _open(source) as demuxer:
+        stream = _stream(demuxer, stream_index)
+        stb = stream.time_base
+        if stb is None:
+            raise CorruptSource(f"stream {stream_index} has no time base")
+        # [start, end) in the stream's ticks, rounded so no packet is counted twice or lost.
+        lo = None if start is None else _ceil_ticks(start, time_base, stb)
+        hi = None if end is None else _ceil_ticks(end, time_base, stb)
+        buffer = io.BytesIO()
+        if container == "cmaf":
+            out = av.open(buffer, "w", format="mp4", options=CMAF_OPTIONS)
+        else:
+            out = av.open(buffer, "w", format="mpegts")
+        packets = 0
+        first: int | None = None
+        last_end: int | None = None
+        try:
+            with out:
+                ostream = out.add_stream_from_template(stream)
+                if lo is not None:
+                    demuxer.seek(lo, stream=stream, backward=True, any_frame=False)
+                for packet in demuxer.demux(stream):
+                    pts = packet.pts
+                    if packet.dts is None or pts is None or not packet.size:
+                        continue  # the flush packet, or a packet that cannot be placed
+                    if hi is not None and pts >= hi:
+                        if packet.is_keyframe or stream.type != "video":
+                            break
+                        continue  # a B-frame shown before the boundary but decoded after
+                    if lo is not None and pts < lo:
+                        continue
+                    first = pts if first is None else min(first, pts)
+                    last_end = max(last_end or 0, pts + (packet.duration or 0))
+                    packet.stream = ostream
+                    out.mux(packet)
+                    packets += 1
+        except av.error.FFmpegError as exc:
+            raise CorruptSource(f"cannot remux stream {stream_index}: {exc}") from exc
+    data = buffer.getvalue()
+    if container == "cmaf":
+        cut = _first_box(data, b"moof")
+        data = b"" if cut is None else data[cut:]
+    return Segment(data=data, packets=packets, first_pts=first, end_pts=last_end)
+
+
+def _ceil_ticks(ticks: int, from_base: Fraction, to_base: Fraction) -> int:
+    """``ticks`` of ``from_base`` in ``to_base``, rounded up: the first tick at or after it."""
+    num = ticks * from_base.numerator * to_base.denominator
+    den = from_base.denominator * to_base.numerator
+    return -((-num) // den)
+
+
+def _first_box(data: bytes, kind: bytes) -> int | None:
+    """Offset of the first top-level ISO-BMFF box of ``kind`` (walking box headers, not
+    searching bytes, which could match inside another box)."""
+    pos = 0
+    while pos + 8 <= len(data):
+        size = int.from_bytes(data[pos : pos + 4], "big")
+        box = data[pos + 4 : pos + 8]
+        if box == kind:
+            return pos
+        if size == 1 and pos + 16 <= len(data):
+            size = int.from_bytes(data[pos + 8 : pos + 16], "big")
+        if size < 8:
+            return None
+        pos += size
+    return None
+
+
+class _open:
+    """``av.open`` for reading, with the engine's error mapping."""
+
+    def __init__(self, source: Source) -> None:
+        self._source: Any = str(source) if isinstance(source, Path) else source
+        self._container: Any = None
+
+    def __enter__(self) -> Any:
+        try:
+            self._container = av.open(self._source, "r")
+        except (av.error.FFmpegError, OSError) as exc:
+            raise CorruptSource(f"cannot open the source: {exc}") from exc
+        return self._container
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._container.close()
+
+
+def _stream(container: Any, index: int) -> Any:
+    try:
+        return container.streams[index]
+    except IndexError:
+        raise CorruptSource(f"the source has no stream {index}") from None
