@@ -9,9 +9,23 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from fractions import Fraction
 
+from engine.media import StreamInfo
 from engine.segmenter.keyframes import KeyframeIndex
+
+# StreamInfo is the engine's (engine/media.py); ingest re-exports it with its own models.
+__all__ = [
+    "ChapterInfo",
+    "Entry",
+    "FileRole",
+    "ItemType",
+    "ItemWrite",
+    "LibraryKind",
+    "Person",
+    "ProbeResult",
+    "StreamInfo",
+    "Titles",
+]
 
 
 class LibraryKind(StrEnum):
@@ -50,32 +64,6 @@ class Entry:
     size: int
     mtime_ns: int | None = None
     etag: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class StreamInfo:
-    index: int
-    kind: str  # video, audio, subtitle, attachment, data
-    codec: str | None = None
-    profile: str | None = None
-    level: int | None = None
-    pix_fmt: str | None = None
-    bit_depth: int | None = None
-    color_transfer: str | None = None
-    width: int | None = None
-    height: int | None = None
-    fps: Fraction | None = None
-    time_base: Fraction | None = None
-    bit_rate: int | None = None
-    channels: int | None = None
-    channel_layout: str | None = None
-    sample_rate: int | None = None
-    language: str | None = None
-    title: str | None = None
-    is_default: bool = False
-    is_forced: bool = False
-    is_attached_pic: bool = False
-    external_key: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
