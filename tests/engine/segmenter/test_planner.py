@@ -109,7 +109,7 @@ def test_segment_plan() -> None:
             plan_segment(boundaries, n, time_base=MS)
     assert segment_count(boundaries) == 3
     assert total_duration(boundaries, time_base=MS) == 14
-    assert segment_durations(boundaries, time_base=MS) == (6, 6, 2)
+    assert segment_durations(boundaries, time_base=MS) == (F(6), F(6), F(2))
 
 
 @pytest.mark.parametrize(
