@@ -26,12 +26,13 @@ ends. ``finish()`` (called by the supervisor when the actor is gone) releases th
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
 
 import anyio
+import anyio.lowlevel
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from engine.errors import ActorDied, ActorTimeout, MailboxClosed, MailboxFull
@@ -143,7 +144,8 @@ class Mailbox(Generic[M]):
         self._receive: MemoryObjectReceiveStream[M]
         self._send, self._receive = anyio.create_memory_object_stream[M](capacity + reserve)
         self._pending: set[Reply[Any]] = set()
-        self._space: anyio.Event | None = None  # created by the first ask that waits for room
+        self._space: anyio.Event | None = None  # set when a message leaves (asks wait for room)
+        self._arrival: anyio.Event | None = None  # set when a message arrives (the actor waits)
         self._closed = False
         self._sent = self._received = self._dropped = self._discarded = 0
         self._asks = self._asks_timed_out = self._asks_failed = 0
@@ -164,6 +166,7 @@ class Mailbox(Generic[M]):
             return False
         self._send.send_nowait(msg)
         self._sent += 1
+        self._notify_arrival()
         return True
 
     async def ask(
@@ -191,6 +194,7 @@ class Mailbox(Generic[M]):
                 self._send.send_nowait(msg)
                 self._sent += 1
                 self._pending.add(reply)
+                self._notify_arrival()
                 return await reply._wait()
         finally:
             if not reply.done:  # timed out or cancelled: the actor may skip the work
@@ -201,22 +205,31 @@ class Mailbox(Generic[M]):
     # -- the actor -------------------------------------------------------------------------------
 
     async def receive(self) -> M:
-        """The next message; ``anyio.EndOfStream`` once closed and drained."""
-        msg = await self._receive.receive()
+        """The next message; ``anyio.EndOfStream`` once closed and drained.
+
+        Cancel-safe on every backend: a cancelled receive (say, under ``move_on_at`` for a timer)
+        never loses a message, because the message is taken only after the wait has ended.
+        """
+        await anyio.lowlevel.checkpoint()
+        while not (self._queued() or self._closed):
+            if self._arrival is None:
+                self._arrival = anyio.Event()
+            await self._arrival.wait()
+        msg = self._receive.receive_nowait()  # EndOfStream when closed and empty
         self._received += 1
         self._notify_space()
         return msg
 
-    def __aiter__(self) -> AsyncIterator[M]:
-        return self._iterate()
+    def __aiter__(self) -> Self:
+        return self
 
-    async def _iterate(self) -> AsyncIterator[M]:
-        while True:
-            try:
-                msg = await self.receive()
-            except anyio.EndOfStream:
-                return
-            yield msg
+    async def __anext__(self) -> M:
+        # A method, not an async generator: an actor that crashes mid-iteration leaves no
+        # unfinished generator behind for the event loop to finalize.
+        try:
+            return await self.receive()
+        except anyio.EndOfStream:
+            raise StopAsyncIteration from None
 
     # -- lifecycle (the supervisor's side) -------------------------------------------------------
 
@@ -230,6 +243,7 @@ class Mailbox(Generic[M]):
             self._closed = True
             self._send.close()
             self._notify_space()
+            self._notify_arrival()
 
     def discard_queued(self) -> int:
         """Throw away every queued message (the actor that was meant to handle them crashed)."""
@@ -317,6 +331,11 @@ class Mailbox(Generic[M]):
         if self._space is None:
             self._space = anyio.Event()
         await self._space.wait()
+
+    def _notify_arrival(self) -> None:
+        if self._arrival is not None:
+            self._arrival.set()
+            self._arrival = None
 
     def _notify_space(self) -> None:
         if self._space is not None:
