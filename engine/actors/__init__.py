@@ -26,6 +26,7 @@ from engine.actors.actor import (
     run_state_machine,
 )
 from engine.actors.mailbox import Mailbox, MailboxStatistics, Reply, Urgent
+from engine.actors.registry import Registry, RegistryStatistics
 from engine.actors.restarts import RestartPolicy
 from engine.actors.supervisor import Child, Supervisor, SupervisorStatistics
 
@@ -36,6 +37,8 @@ __all__ = [
     "Fail",
     "Mailbox",
     "MailboxStatistics",
+    "Registry",
+    "RegistryStatistics",
     "Reply",
     "Respond",
     "RestartPolicy",
