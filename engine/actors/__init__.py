@@ -5,8 +5,8 @@
   fails at once with ``ActorDied``/``MailboxClosed`` when the actor crashes or stops.
 - ``Actor`` and ``run_state_machine`` (``actor``): an actor is ``async def actor(mailbox, *,
   task_status)``; a pure ``transition(state, msg, now) -> (state, effects)`` plus the loop helper
-  is the intended way to write one (``Respond``, ``Fail``, ``SetTimer``, ``CancelTimer``, ``Stop``
-  are the built-in effects).
+  is the intended way to write one (``state_machine(initial, transition, execute)`` makes the
+  actor; ``Respond``, ``Fail``, ``SetTimer``, ``CancelTimer``, ``Stop`` are built-in effects).
 - ``Supervisor`` and ``Child`` (``supervisor``): ``await tg.start(Supervisor(...).run)``, then
   ``await supervisor.start_child(name, actor)``; crashed children restart after a
   ``RestartPolicy`` (``restarts``) backoff; a crash loop raises ``TooManyRestarts``.
@@ -24,6 +24,7 @@ from engine.actors.actor import (
     SetTimer,
     Stop,
     run_state_machine,
+    state_machine,
 )
 from engine.actors.mailbox import Mailbox, MailboxStatistics, Reply, Urgent
 from engine.actors.registry import Registry, RegistryStatistics
@@ -48,4 +49,5 @@ __all__ = [
     "SupervisorStatistics",
     "Urgent",
     "run_state_machine",
+    "state_machine",
 ]

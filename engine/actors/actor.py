@@ -19,9 +19,19 @@ built-in effects itself and hands every other effect to ``execute(effect)``, in 
   ``CancelTimer(key)``; timer messages skip the mailbox, so they are never dropped;
 - ``Stop()``: return now (the actor ends normally; the rest of the effects list is not run).
 
-``execute`` is awaited, so it should be quick: to run long work (an encode) concurrently, open a
-task group in the actor, start the work there from ``execute``, and let the work ``tell`` its
-result back as an ``Urgent`` message. A test drives ``transition`` alone, synchronously.
+``state_machine(initial, transition, execute)`` wraps that loop as an ``Actor``; every (re)start
+begins again at ``initial``. ``execute`` is awaited, so it should be quick. To run long work (an
+encode) concurrently, write the actor function yourself so the executor can reach a task group
+and the mailbox, and let the work ``tell`` its result back as an ``Urgent`` message:
+
+    async def session(mailbox, *, task_status):
+        async with anyio.create_task_group() as tg:
+            async def execute(effect):
+                tg.start_soon(encode_then_tell, effect, mailbox)
+            await run_state_machine(mailbox, initial, transition, execute, task_status=task_status)
+            tg.cancel_scope.cancel()
+
+A test drives ``transition`` alone, synchronously, table-driven.
 """
 
 from __future__ import annotations
@@ -119,3 +129,16 @@ async def run_state_machine(
                 await execute(effect)
             else:
                 raise TypeError(f"no executor for effect {effect!r}")
+
+
+def state_machine(
+    initial: S,
+    transition: Callable[[S, M, float], tuple[S, Iterable[object]]],
+    execute: Callable[[Any], Awaitable[None]] | None = None,
+) -> Actor[M]:
+    """An actor that runs ``transition`` from ``initial`` (again from ``initial`` on a restart)."""
+
+    async def actor(mailbox: Mailbox[M], *, task_status: TaskStatus[None]) -> None:
+        await run_state_machine(mailbox, initial, transition, execute, task_status=task_status)
+
+    return actor

@@ -168,6 +168,7 @@ async def test_backoff_grows_and_then_the_supervisor_escalates() -> None:
     start = actor.starts[0]
     assert [t - start for t in actor.starts] == pytest.approx([0, 1, 3, 7, 12])
     error = caught.value.exceptions[0]
+    assert isinstance(error, TooManyRestarts)
     assert (error.child, error.restarts, error.window) == ("crasher", 4, 100)
     assert isinstance(error.__cause__, RuntimeError)
     stats = sup.statistics()
