@@ -95,6 +95,9 @@ class Reply(Generic[T]):
 
     async def _wait(self) -> T:
         await self._event.wait()
+        return self._outcome()
+
+    def _outcome(self) -> T:
         if self._error is not None:
             raise self._error
         return self._value  # type: ignore[return-value]  # T may itself admit None
@@ -199,6 +202,8 @@ class Mailbox(Generic[M]):
         finally:
             if not reply.done:  # timed out or cancelled: the actor may skip the work
                 reply._abandon()
+        if reply._resolved:  # answered just as the deadline passed
+            return reply._outcome()
         self._asks_timed_out += 1
         raise ActorTimeout(f"{self.name} did not answer {type(msg).__name__} in time")
 

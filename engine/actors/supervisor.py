@@ -87,7 +87,7 @@ class Child(Generic[M]):
 class SupervisorStatistics:
     name: str
     running: int  # children not ended
-    started: int  # children ever started
+    started: int  # children that became ready (start_child returned)
     restarts: int
     escalations: int  # children given up after too many restarts
 
@@ -99,6 +99,11 @@ class _Readiness(TaskStatus[None]):
         self._outer = outer
         self._child = child
         self.ready = False
+
+    @property
+    def awaited(self) -> bool:
+        """True for the first incarnation, whose readiness ``start_child`` waits for."""
+        return self._outer is not None
 
     def started(self, value: None = None) -> None:
         if self.ready:
@@ -158,6 +163,7 @@ class Supervisor:
         mailbox = Mailbox[M](capacity, reserve=reserve, ask_timeout=ask_timeout, name=name)
         child = Child(name, mailbox)
         started: Child[M] = await self._tg.start(self._supervise, child, actor, on_exit)
+        self._started += 1
         return started
 
     async def stop(self, grace: float = 5.0) -> None:
@@ -193,7 +199,6 @@ class Supervisor:
         readiness = _Readiness(task_status, child)
         crashes: tuple[float, ...] = ()
         self._children.add(child)
-        self._started += 1
         try:
             with child._scope:
                 while True:
@@ -201,7 +206,7 @@ class Supervisor:
                         await actor(mailbox, task_status=readiness)
                         return  # a normal end: not restarted
                     except Exception as exc:
-                        if not readiness.ready and readiness._outer is not None:
+                        if not readiness.ready and readiness.awaited:
                             raise  # never got going: the caller of start_child gets the error
                         error = exc
                     mailbox.crashed(error)

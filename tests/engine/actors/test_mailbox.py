@@ -130,6 +130,17 @@ async def test_ask_times_out_on_any_backend() -> None:
         await mailbox.ask(lambda r: Double(1, r), timeout=0.02)
 
 
+async def test_a_cancelled_ask_is_abandoned() -> None:
+    with Mailbox[Msg](4) as mailbox:
+        with anyio.CancelScope() as scope:
+            scope.cancel()
+            await mailbox.ask(lambda r: Double(1, r))
+        msg = await mailbox.receive()
+        assert isinstance(msg, Double) and msg.reply.done
+        stats = mailbox.statistics()
+        assert (stats.asks_pending, stats.asks_timed_out) == (0, 0)
+
+
 async def test_ask_waits_for_room_in_a_full_mailbox() -> None:
     with Mailbox[Msg](1) as mailbox:
         mailbox.tell(Position(1))

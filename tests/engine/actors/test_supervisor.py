@@ -113,7 +113,7 @@ async def test_an_error_before_ready_goes_to_the_caller_and_is_not_restarted() -
         with pytest.raises(NotFound):
             await sup.start_child("w1", missing)
         stats = sup.statistics()
-        assert (stats.running, stats.restarts) == (0, 0)
+        assert (stats.running, stats.started, stats.restarts) == (0, 0, 0)
 
 
 async def test_a_crash_fails_pending_asks_and_the_child_restarts() -> None:
@@ -227,7 +227,7 @@ async def test_a_normal_end_is_not_restarted() -> None:
         with pytest.raises(MailboxClosed):
             child.mailbox.tell(Quit())
         stats = sup.statistics()
-        assert (stats.running, stats.restarts) == (0, 0)
+        assert (stats.running, stats.started, stats.restarts) == (0, 1, 0)
 
 
 async def test_stop_lets_the_child_drain_its_mailbox() -> None:
