@@ -13,11 +13,11 @@ its own demuxer and muxer, so any segment can be made alone, in any order, by an
   every segment of a rendition, which ``init_segment`` produces without any.
 - MPEG-TS (legacy clients): a self-contained segment; FFmpeg inserts h264/hevc Annex B conversion.
 
-Timestamps: audio keeps the source's exactly (its AAC priming included). Video with B-frames
-comes out shifted by its reorder delay (the first dts would be negative, a fragment's tfdt cannot
-be, and fragmented MP4 carries no edit list), uniformly across all of its segments. Renditions
-muxed separately must therefore share one presentation offset, or audio plays early by that
-delay: the session's plan owns that offset (a later step of the engine).
+Timestamps: a stream's first decode times are often negative (B-frame reorder delay, AAC
+priming); a fragment's tfdt cannot be, and each muxer would shift its own segment on its own.
+So every segment of a stream is shifted by one ``offset`` (``stream_delay`` tells the least),
+and renditions muxed separately must use offsets equal in seconds, or A/V sync drifts by the
+difference: the session's plan owns that choice (a later step of the engine).
 
 Runs in a worker thread (PyAV releases the GIL in demux and mux calls). Errors map to the engine's
 tree: a source that cannot be read as indexed is ``CorruptSource``.
@@ -72,11 +72,16 @@ def remux_segment(
     end: int | None,
     time_base: Fraction,
     container: Container = "cmaf",
+    offset: int = 0,
 ) -> Segment:
     """Copy the packets of ``stream_index`` whose pts is in ``[start, end)`` (``time_base``
     ticks). ``start=None`` (the first segment) runs from the stream's first packet, so nothing
     before the first boundary is lost (AAC priming, frames before the first keyframe);
-    ``end=None`` runs to the end of the stream."""
+    ``end=None`` runs to the end of the stream.
+
+    ``offset`` (the stream's ticks) is added to every timestamp. Pass the same value for every
+    segment of a stream, at least ``stream_delay``: then no muxer sees a negative decode time,
+    and none shifts a segment on its own (the MPEG-TS muxer would, breaking continuity)."""
     with _open(source) as demuxer:
         stream = _stream(demuxer, stream_index)
         stb = stream.time_base
@@ -110,6 +115,9 @@ def remux_segment(
                         continue
                     first = pts if first is None else min(first, pts)
                     last_end = max(last_end or 0, pts + (packet.duration or 0))
+                    if offset:
+                        packet.pts = pts + offset
+                        packet.dts = packet.dts + offset
                     packet.stream = ostream
                     out.mux(packet)
                     packets += 1
@@ -120,6 +128,21 @@ def remux_segment(
         cut = _first_box(data, b"moof")
         data = b"" if cut is None else data[cut:]
     return Segment(data=data, packets=packets, first_pts=first, end_pts=last_end)
+
+
+def stream_delay(source: Source, stream_index: int) -> int:
+    """How far before zero the stream's decode times start, in its ticks (0 when they do not):
+    the B-frame reorder delay of video, the encoder priming of AAC. Read once per stream."""
+    with _open(source) as demuxer:
+        stream = _stream(demuxer, stream_index)
+        try:
+            for packet in demuxer.demux(stream):
+                if packet.dts is not None and packet.size:
+                    first: int = min(packet.dts, packet.pts if packet.pts is not None else 0)
+                    return max(0, -first)
+        except av.error.FFmpegError as exc:
+            raise CorruptSource(f"cannot read stream {stream_index}: {exc}") from exc
+    return 0
 
 
 def _ceil_ticks(ticks: int, from_base: Fraction, to_base: Fraction) -> int:
