@@ -12,12 +12,14 @@ from quart.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
 from engine.errors import (
+    ActorTimeout,
     CorruptSource,
     EncodeFailed,
     NotFound,
     Overloaded,
     SessionClosed,
     SessionLost,
+    TooManyRestarts,
 )
 
 log = structlog.get_logger(__name__)
@@ -30,6 +32,8 @@ ENGINE_ERRORS: dict[type[Exception], tuple[int, str]] = {
     Overloaded: (429, "overloaded"),
     CorruptSource: (422, "corrupt_source"),
     EncodeFailed: (503, "encode_failed"),
+    ActorTimeout: (504, "timeout"),
+    TooManyRestarts: (503, "unavailable"),
 }
 
 

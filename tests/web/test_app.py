@@ -5,7 +5,7 @@ from __future__ import annotations
 import anyio
 import pytest
 
-from engine.errors import Overloaded
+from engine.errors import ActorTimeout, Overloaded
 from web.app import Services, create_app
 
 pytestmark = pytest.mark.anyio
@@ -57,6 +57,10 @@ async def test_unknown_routes_and_errors_answer_json() -> None:
     async def busy() -> str:
         raise Overloaded("all encoders are busy", retry_after=2.4)
 
+    @app.get("/slow")
+    async def slow() -> str:
+        raise ActorTimeout("the session did not answer within 10 s")
+
     client = app.test_client()
     response = await client.get("/nope")
     assert response.status_code == 404
@@ -69,6 +73,9 @@ async def test_unknown_routes_and_errors_answer_json() -> None:
     response = await client.get("/busy")
     assert response.status_code == 429 and response.headers["Retry-After"] == "2"
     assert (await response.get_json())["error"]["code"] == "overloaded"
+    response = await client.get("/slow")
+    assert response.status_code == 504
+    assert (await response.get_json())["error"]["code"] == "timeout"
 
 
 async def test_scan_status_is_exposed() -> None:
