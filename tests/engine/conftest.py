@@ -1,5 +1,5 @@
-"""Actor tests run on asyncio and on trio; on trio with a mock clock, so timeouts, backoff and
-idle eviction take virtual time. Tests that assert exact durations are marked ``trio_only``
+"""Async engine tests run on asyncio and on trio; on trio with a mock clock, so timeouts, backoff
+and idle eviction take virtual time. Tests that assert exact durations are marked ``trio_only``
 (``tests.engine.actors.support``)."""
 
 from __future__ import annotations
