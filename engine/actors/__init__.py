@@ -16,20 +16,12 @@ Errors live in ``engine.errors`` (``ActorDied``, ``MailboxClosed``, ``ActorTimeo
 ``MailboxFull``, ``TooManyRestarts``, ``NotFound``). Every part has ``statistics()``.
 """
 
-from engine.actors.actor import (
-    Actor,
-    CancelTimer,
-    Fail,
-    Respond,
-    SetTimer,
-    Stop,
-    run_state_machine,
-    state_machine,
-)
+from engine.actors.actor import Actor, run_state_machine, state_machine
 from engine.actors.mailbox import Mailbox, MailboxStatistics, Reply, Urgent
 from engine.actors.registry import Registry, RegistryStatistics
 from engine.actors.restarts import RestartPolicy
 from engine.actors.supervisor import Child, Supervisor, SupervisorStatistics
+from engine.effects import CancelTimer, Fail, Respond, SetTimer, Stop
 
 __all__ = [
     "Actor",

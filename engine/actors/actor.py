@@ -38,13 +38,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Awaitable, Callable, Hashable, Iterable
-from dataclasses import dataclass
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import anyio
 from anyio.abc import TaskStatus
 
-from engine.actors.mailbox import Mailbox, Reply
+from engine.actors.mailbox import Mailbox
+from engine.effects import CancelTimer, Fail, Respond, SetTimer, Stop
 
 M = TypeVar("M")
 S = TypeVar("S")
@@ -57,35 +57,6 @@ class Actor(Protocol[M]):
     def __call__(
         self, mailbox: Mailbox[M], /, *, task_status: TaskStatus[None]
     ) -> Awaitable[None]: ...
-
-
-@dataclass(frozen=True, slots=True)
-class Respond(Generic[T]):
-    reply: Reply[T]
-    value: T
-
-
-@dataclass(frozen=True, slots=True)
-class Fail:
-    reply: Reply[Any]
-    error: Exception
-
-
-@dataclass(frozen=True, slots=True)
-class SetTimer(Generic[M]):
-    key: Hashable
-    at: float  # anyio.current_time() seconds
-    msg: M
-
-
-@dataclass(frozen=True, slots=True)
-class CancelTimer:
-    key: Hashable
-
-
-@dataclass(frozen=True, slots=True)
-class Stop:
-    pass
 
 
 async def run_state_machine(
