@@ -8,13 +8,19 @@ from __future__ import annotations
 
 from collections.abc import Hashable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
-
-if TYPE_CHECKING:
-    from engine.actors.mailbox import Reply
+from typing import Any, Generic, Protocol, TypeVar
 
 M = TypeVar("M")
 T = TypeVar("T")
+T_contra = TypeVar("T_contra", contravariant=True)
+
+
+class Reply(Protocol[T_contra]):
+    """The answering end of an ``ask`` (``engine.actors.mailbox.Reply`` is one)."""
+
+    def send(self, value: T_contra, /) -> bool: ...
+
+    def fail(self, error: Exception, /) -> bool: ...
 
 
 @dataclass(frozen=True, slots=True)
