@@ -17,7 +17,10 @@ Timestamps: a stream's first decode times are often negative (B-frame reorder de
 priming); a fragment's tfdt cannot be, and each muxer would shift its own segment on its own.
 So every segment of a stream is shifted by one ``offset`` (``stream_delay`` tells the least),
 and renditions muxed separately must use offsets equal in seconds, or A/V sync drifts by the
-difference: the session's plan owns that choice (a later step of the engine).
+difference: ``engine.sessions.plan`` chooses it. The mp4 muxer keeps each sample's presentation
+time (tfdt plus signed composition offsets) exactly at source time plus offset; note that
+FFmpeg's own mp4 demuxer, reading such fragments back, reports video later by its reorder
+delay, which players that read tfdt and trun (hls.js, Safari, ExoPlayer) do not.
 
 Runs in a worker thread (PyAV releases the GIL in demux and mux calls). Errors map to the engine's
 tree: a source that cannot be read as indexed is ``CorruptSource``.
