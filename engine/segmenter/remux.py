@@ -56,14 +56,14 @@ class Segment:
 
 def init_segment(source: Source, stream_index: int) -> bytes:
     """The CMAF init segment (ftyp + moov) of one stream: the same for all of its segments."""
-    with _open(source) as container:
-        stream = _stream(container, stream_index)
+    with open_source(source) as container:
+        stream = source_stream(container, stream_index)
         buffer = io.BytesIO()
         with av.open(buffer, "w", format="mp4", options=CMAF_OPTIONS) as out:
             out.add_stream_from_template(stream)
             out.start_encoding()  # writes the header; PyAV otherwise waits for a packet
         data = buffer.getvalue()
-    cut = _first_box(data, b"moof")
+    cut = first_box(data, b"moof")
     return data if cut is None else data[:cut]
 
 
@@ -85,14 +85,14 @@ def remux_segment(
     ``offset`` (the stream's ticks) is added to every timestamp. Pass the same value for every
     segment of a stream, at least ``stream_delay``: then no muxer sees a negative decode time,
     and none shifts a segment on its own (the MPEG-TS muxer would, breaking continuity)."""
-    with _open(source) as demuxer:
-        stream = _stream(demuxer, stream_index)
+    with open_source(source) as demuxer:
+        stream = source_stream(demuxer, stream_index)
         stb = stream.time_base
         if stb is None:
             raise CorruptSource(f"stream {stream_index} has no time base")
         # [start, end) in the stream's ticks, rounded so no packet is counted twice or lost.
-        lo = None if start is None else _ceil_ticks(start, time_base, stb)
-        hi = None if end is None else _ceil_ticks(end, time_base, stb)
+        lo = None if start is None else ceil_ticks(start, time_base, stb)
+        hi = None if end is None else ceil_ticks(end, time_base, stb)
         buffer = io.BytesIO()
         if container == "cmaf":
             out = av.open(buffer, "w", format="mp4", options=CMAF_OPTIONS)
@@ -128,7 +128,7 @@ def remux_segment(
             raise CorruptSource(f"cannot remux stream {stream_index}: {exc}") from exc
     data = buffer.getvalue()
     if container == "cmaf":
-        cut = _first_box(data, b"moof")
+        cut = first_box(data, b"moof")
         data = b"" if cut is None else data[cut:]
     return Segment(data=data, packets=packets, first_pts=first, end_pts=last_end)
 
@@ -136,8 +136,8 @@ def remux_segment(
 def stream_delay(source: Source, stream_index: int) -> int:
     """How far before zero the stream's decode times start, in its ticks (0 when they do not):
     the B-frame reorder delay of video, the encoder priming of AAC. Read once per stream."""
-    with _open(source) as demuxer:
-        stream = _stream(demuxer, stream_index)
+    with open_source(source) as demuxer:
+        stream = source_stream(demuxer, stream_index)
         try:
             for packet in demuxer.demux(stream):
                 if packet.dts is not None and packet.size:
@@ -148,14 +148,14 @@ def stream_delay(source: Source, stream_index: int) -> int:
     return 0
 
 
-def _ceil_ticks(ticks: int, from_base: Fraction, to_base: Fraction) -> int:
+def ceil_ticks(ticks: int, from_base: Fraction, to_base: Fraction) -> int:
     """``ticks`` of ``from_base`` in ``to_base``, rounded up: the first tick at or after it."""
     num = ticks * from_base.numerator * to_base.denominator
     den = from_base.denominator * to_base.numerator
     return -((-num) // den)
 
 
-def _first_box(data: bytes, kind: bytes) -> int | None:
+def first_box(data: bytes, kind: bytes) -> int | None:
     """Offset of the first top-level ISO-BMFF box of ``kind`` (walking box headers, not
     searching bytes, which could match inside another box)."""
     pos = 0
@@ -172,7 +172,7 @@ def _first_box(data: bytes, kind: bytes) -> int | None:
     return None
 
 
-class _open:
+class open_source:
     """``av.open`` for reading, with the engine's error mapping."""
 
     def __init__(self, source: Source) -> None:
@@ -190,8 +190,12 @@ class _open:
         self._container.close()
 
 
-def _stream(container: Any, index: int) -> Any:
+def source_stream(container: Any, index: int) -> Any:
     try:
         return container.streams[index]
     except IndexError:
         raise CorruptSource(f"the source has no stream {index}") from None
+
+
+# The names these helpers had while only this module used them.
+_open, _stream, _ceil_ticks, _first_box = open_source, source_stream, ceil_ticks, first_box
