@@ -33,6 +33,12 @@ not be negative, so ``offset`` must cover the encoder's B-frame delay (``video_d
 the session adds to the source's own (``remux.stream_delay``) when it chooses one offset for
 all renditions.
 
+Audio (``transcode_audio_segment``): AAC on the output's 1024-sample grid; a segment holds
+the frames between its boundaries rounded up to whole frames (``planner.decode_times``), and is
+encoded with real pre-roll and post-roll whose packets (the encoder's priming among them) are
+dropped, so boundaries have no gap and no click. Only the stream's very first frame, which has
+no predecessor to overlap with, decodes imperfectly (its first ~10 ms).
+
 Hardware encoders (NVENC, Quick Sync, AMF) are used when ``available_video_encoders`` finds
 one that opens; none is ever required. Runs in a worker thread (PyAV releases the GIL in codec
 calls). Errors: a source that cannot be demuxed or decoded is ``CorruptSource``; an encoder or
@@ -51,10 +57,12 @@ from typing import Any
 import av
 import av.codec.hwaccel
 import av.error
+from av.audio.frame import AudioFrame
 from av.video.frame import PictureType, VideoFrame
 from av.video.reformatter import Interpolation, VideoReformatter
 
 from engine.errors import CorruptSource, EncodeFailed
+from engine.segmenter.planner import AAC_FRAME_SAMPLES, rescale
 from engine.segmenter.remux import (
     CMAF_OPTIONS,
     Container,
@@ -65,12 +73,15 @@ from engine.segmenter.remux import (
     open_source,
     source_stream,
 )
-from engine.segmenter.renditions import VideoEncoding
+from engine.segmenter.renditions import AudioEncoding, VideoEncoding
 
 SEGMENT_CMAF_OPTIONS = {"movflags": CMAF_OPTIONS["movflags"] + "+skip_trailer"}
 X264_PARAMS = "keyint=infinite:scenecut=0:open-gop=0"
 _HARDWARE = (("h264_nvenc", "cuda"), ("h264_qsv", "qsv"), ("h264_amf", "amf"))
 _HARDWARE_GOP = 1 << 20  # frames: far longer than any segment, so only forced IDRs occur
+AUDIO_PREROLL = 2 * AAC_FRAME_SAMPLES  # encoded before the segment, then dropped
+AUDIO_POSTROLL = AAC_FRAME_SAMPLES  # encoded after it, so its last frame sees what follows
+_DECODER_WARMUP = 2 * AAC_FRAME_SAMPLES  # decoded and discarded after a seek
 _ENCODER_ERRORS = (av.error.FFmpegError, ValueError, OSError, RuntimeError)
 
 
@@ -195,6 +206,175 @@ def video_delay(source: Source, stream_index: int, encoding: VideoEncoding) -> i
             if packet.pts is not None and packet.dts is not None:
                 return max(0, int(packet.pts) - int(packet.dts))
     return 0
+
+
+def transcode_audio_segment(
+    source: Source,
+    stream_index: int,
+    *,
+    start: int | None,
+    end: int | None,
+    time_base: Fraction,
+    encoding: AudioEncoding,
+    offset: int = 0,
+    container: Container = "cmaf",
+    with_init: bool = False,
+) -> Segment:
+    """Encode the audio of ``[start, end)`` (``time_base`` ticks, the video boundaries) as AAC
+    frames on the output's own 1024-sample grid. The segment holds exactly the frames whose
+    decode times ``planner.decode_times`` gives (boundaries rounded up to whole frames, from the
+    source clock's zero), so segments tile the timeline without gap or overlap.
+
+    Gapless: the encoder starts ``AUDIO_PREROLL`` samples early and runs ``AUDIO_POSTROLL``
+    late on the real signal (silence before the stream's start); the packets outside the
+    segment, priming included, are dropped. So the frames on either side of a boundary, from two
+    encoders, were made from the same samples and their MDCT windows overlap-add as one
+    encoder's would. ``offset`` is in the source stream's ticks, as for video.
+    ``first_pts``/``end_pts`` of the result are output samples (without the offset)."""
+    rate = encoding.sample_rate
+    lo = 0 if start is None else rescale(start, time_base, rate, AAC_FRAME_SAMPLES)
+    hi = None if end is None else rescale(end, time_base, rate, AAC_FRAME_SAMPLES)
+    with open_source(source) as demuxer:
+        stream = source_stream(demuxer, stream_index)
+        if stream.type != "audio" or stream.time_base is None:
+            raise CorruptSource(f"stream {stream_index} is not a readable audio stream")
+        stb: Fraction = stream.time_base
+        shift = ceil_ticks(offset, stb, Fraction(1, rate))
+        first_sample = lo - AUDIO_PREROLL
+        last_sample = None if hi is None else hi + AUDIO_POSTROLL
+        seek = first_sample - _DECODER_WARMUP
+        buffer = io.BytesIO()
+        with _encoder_step("open the muxer"):
+            out = _open_output(buffer, container)
+        packets = 0
+        try:
+            ostream = _add_audio(out, encoding)
+            with _encoder_step(f"open {encoding.encoder} (or write the header)"):
+                out.start_encoding()
+            samples = _resampled(demuxer, stream, encoding, seek if seek > 0 else None)
+            keep = (lo + shift, None if hi is None else hi + shift)
+            position = first_sample
+            for chunk in _on_grid(samples, encoding, first_sample, last_sample):
+                chunk.pts = position + shift
+                chunk.time_base = Fraction(1, rate)
+                position += chunk.samples
+                packets += _mux_audio(out, ostream, chunk, keep)
+            packets += _mux_audio(out, ostream, None, keep)
+        finally:
+            with _encoder_step("finish the segment"):
+                out.close()
+    data = buffer.getvalue()
+    if container == "cmaf" and not with_init:
+        cut = first_box(data, b"moof")
+        data = b"" if cut is None else data[cut:]
+    end_sample = position if hi is None else hi
+    return Segment(data=data, packets=packets, first_pts=lo, end_pts=end_sample)
+
+
+def audio_init_segment(source: Source, stream_index: int, encoding: AudioEncoding) -> bytes:
+    """The CMAF init segment of a transcoded audio rendition (the same beside every segment)."""
+    with open_source(source) as demuxer:
+        stream = source_stream(demuxer, stream_index)
+        if stream.type != "audio":
+            raise CorruptSource(f"stream {stream_index} is {stream.type}, not audio")
+    buffer = io.BytesIO()
+    with _encoder_step("write the init segment"):
+        with av.open(buffer, "w", format="mp4", options=SEGMENT_CMAF_OPTIONS) as out:
+            _add_audio(out, encoding)
+            out.start_encoding()
+        data = buffer.getvalue()
+    cut = first_box(data, b"moof")
+    return data if cut is None else data[:cut]
+
+
+def _add_audio(out: Any, encoding: AudioEncoding) -> Any:
+    with _encoder_step(f"set up {encoding.encoder}"):
+        ostream = out.add_stream(encoding.encoder, rate=encoding.sample_rate)
+        context = ostream.codec_context
+        context.layout = "stereo" if encoding.channels == 2 else "mono"
+        context.format = "fltp"
+        context.bit_rate = encoding.bit_rate
+        context.time_base = Fraction(1, encoding.sample_rate)
+        ostream.time_base = Fraction(1, encoding.sample_rate)
+    return ostream
+
+
+def _resampled(
+    demuxer: Any, stream: Any, encoding: AudioEncoding, seek_sample: int | None
+) -> Iterator[Any]:
+    """Decoded audio in the output's format, layout and rate, from ``seek_sample`` (output
+    samples) or the start; frame pts are output samples (1/rate)."""
+    layout = "stereo" if encoding.channels == 2 else "mono"
+    resampler = av.AudioResampler(format="fltp", layout=layout, rate=encoding.sample_rate)
+    try:
+        if seek_sample is not None:
+            target = seek_sample * stream.time_base.denominator
+            target //= encoding.sample_rate * stream.time_base.numerator
+            demuxer.seek(target, stream=stream, backward=True, any_frame=False)
+        for frame in demuxer.decode(stream):
+            yield from resampler.resample(frame)
+        yield from resampler.resample(None)
+    except av.error.FFmpegError as exc:
+        raise CorruptSource(f"cannot decode stream {stream.index}: {exc}") from exc
+
+
+def _on_grid(
+    frames: Iterable[Any], encoding: AudioEncoding, first: int, last: int | None
+) -> Iterator[Any]:
+    """1024-sample frames of output samples ``[first, last)``: trimmed where the decoded audio
+    starts earlier, silence where it starts later (before the stream's first sample)."""
+    fifo = av.AudioFifo()
+    head = first  # the output sample the fifo receives next
+    sent = first  # the output sample the next yielded frame starts at
+    for frame in frames:
+        pts = head if frame.pts is None else int(frame.pts)
+        if pts + frame.samples <= head:
+            continue
+        if pts > head:
+            fifo.write(_silence(encoding, pts - head))
+            head = pts
+        frame.pts = None  # the fifo counts samples from here on
+        kept = _drop_front(frame, head - pts) if pts < head else frame
+        fifo.write(kept)
+        head += kept.samples
+        while fifo.samples >= AAC_FRAME_SAMPLES and (last is None or sent < last):
+            size = AAC_FRAME_SAMPLES if last is None else min(AAC_FRAME_SAMPLES, last - sent)
+            yield fifo.read(size)
+            sent += size
+        if last is not None and sent >= last:
+            return
+    remaining = fifo.samples if last is None else min(fifo.samples, last - sent)
+    if remaining:
+        yield fifo.read(remaining)  # the stream's end: a short last frame
+
+
+def _drop_front(frame: Any, count: int) -> Any:
+    trim = av.AudioFifo()
+    trim.write(frame)
+    trim.read(count)
+    return trim.read(frame.samples - count)
+
+
+def _silence(encoding: AudioEncoding, samples: int) -> AudioFrame:
+    layout = "stereo" if encoding.channels == 2 else "mono"
+    frame = AudioFrame(format="fltp", layout=layout, samples=samples)
+    frame.sample_rate = encoding.sample_rate
+    for plane in frame.planes:
+        plane.update(bytes(plane.buffer_size))
+    return frame
+
+
+def _mux_audio(out: Any, ostream: Any, chunk: Any, keep: tuple[int, int | None]) -> int:
+    """Encode; keep only the packets inside the segment (drops priming and pre/post-roll)."""
+    lo, hi = keep
+    with _encoder_step("encode"):
+        kept = [
+            p
+            for p in ostream.encode(chunk)
+            if p.pts is not None and p.pts >= lo and (hi is None or p.pts < hi)
+        ]
+        out.mux(kept)
+    return len(kept)
 
 
 @functools.cache
