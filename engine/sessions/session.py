@@ -181,4 +181,3 @@ def _close(state: SessionState) -> tuple[SessionState, list[Effect]]:
         effects.append(SaveProgress(state.position_us, final=True))
     effects.append(Stop())
     return replace(state, closed=True, prefetched=frozenset()), effects
-
