@@ -63,8 +63,7 @@ def init_segment(source: Source, stream_index: int) -> bytes:
             out.add_stream_from_template(stream)
             out.start_encoding()  # writes the header; PyAV otherwise waits for a packet
         data = buffer.getvalue()
-    cut = first_box(data, b"moof")
-    return data if cut is None else data[:cut]
+    return init_part(data)
 
 
 def remux_segment(
@@ -128,9 +127,22 @@ def remux_segment(
             raise CorruptSource(f"cannot remux stream {stream_index}: {exc}") from exc
     data = buffer.getvalue()
     if container == "cmaf":
-        cut = first_box(data, b"moof")
-        data = b"" if cut is None else data[cut:]
+        data = media_part(data)
     return Segment(data=data, packets=packets, first_pts=first, end_pts=last_end)
+
+
+def init_part(data: bytes) -> bytes:
+    """The init segment (ftyp + moov) of a muxer's CMAF output: everything before the first
+    ``moof``."""
+    cut = first_box(data, b"moof")
+    return data if cut is None else data[:cut]
+
+
+def media_part(data: bytes) -> bytes:
+    """The media segment of a muxer's CMAF output: everything from the first ``moof`` on (the
+    init segment before it is served once, from ``init_segment``)."""
+    cut = first_box(data, b"moof")
+    return b"" if cut is None else data[cut:]
 
 
 def stream_delay(source: Source, stream_index: int) -> int:

@@ -69,7 +69,8 @@ from engine.segmenter.remux import (
     Segment,
     Source,
     ceil_ticks,
-    first_box,
+    init_part,
+    media_part,
     open_source,
     source_stream,
 )
@@ -148,8 +149,7 @@ def transcode_video_segment(
                 out.close()
     data = buffer.getvalue()
     if container == "cmaf" and not with_init:
-        cut = first_box(data, b"moof")
-        data = b"" if cut is None else data[cut:]
+        data = media_part(data)
     return Segment(data=data, packets=packets, first_pts=first, end_pts=last_end)
 
 
@@ -165,8 +165,7 @@ def video_init_segment(source: Source, stream_index: int, encoding: VideoEncodin
                 _add_video(out, stream, encoding, threads=1)
                 out.start_encoding()
             data = buffer.getvalue()
-    cut = first_box(data, b"moof")
-    return data if cut is None else data[:cut]
+    return init_part(data)
 
 
 def video_delay(source: Source, stream_index: int, encoding: VideoEncoding) -> int:
@@ -265,8 +264,7 @@ def transcode_audio_segment(
                 out.close()
     data = buffer.getvalue()
     if container == "cmaf" and not with_init:
-        cut = first_box(data, b"moof")
-        data = b"" if cut is None else data[cut:]
+        data = media_part(data)
     end_sample = position if hi is None else hi
     return Segment(data=data, packets=packets, first_pts=lo, end_pts=end_sample)
 
@@ -283,8 +281,7 @@ def audio_init_segment(source: Source, stream_index: int, encoding: AudioEncodin
             _add_audio(out, encoding)
             out.start_encoding()
         data = buffer.getvalue()
-    cut = first_box(data, b"moof")
-    return data if cut is None else data[:cut]
+    return init_part(data)
 
 
 def _add_audio(out: Any, encoding: AudioEncoding) -> Any:

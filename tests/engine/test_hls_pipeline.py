@@ -18,24 +18,15 @@ from engine.segmenter.remux import init_segment, remux_segment, stream_delay
 from ingest.demo import synthesize_clip
 from ingest.models import FileRole
 from ingest.probe import probe_media
-from tests.fixtures.services import IN_CI
+from tests.fixtures.services import require_ffmpeg
 
 SECONDS = 30
 FPS = 25
 
 
-def _ffmpeg() -> str:
-    found = shutil.which("ffmpeg")
-    if found is None:
-        if IN_CI:
-            pytest.fail("ffmpeg is missing; `make test` installs it", pytrace=False)
-        pytest.skip("ffmpeg CLI not installed")
-    return found
-
-
 @pytest.mark.parametrize("container", ["cmaf", "mpegts"])
 def test_ffmpeg_plays_the_playlist_of_out_of_order_segments(tmp_path: Path, container: str) -> None:
-    ffmpeg = _ffmpeg()
+    ffmpeg = require_ffmpeg()
     source = synthesize_clip(
         tmp_path / "source.mp4", seconds=SECONDS, width=320, height=240, fps=FPS, gop=2 * FPS
     )

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import itertools
 import random
-import shutil
 import subprocess
 from array import array
 from collections.abc import Iterator
@@ -34,7 +33,7 @@ from engine.segmenter.transcode import (
 from ingest.demo import synthesize_clip
 from ingest.models import FileRole
 from ingest.probe import probe_media
-from tests.fixtures.services import IN_CI
+from tests.fixtures.services import require_ffmpeg
 
 SECONDS = 16
 FPS = 25
@@ -49,15 +48,6 @@ ENCODING = VideoEncoding(
 )
 IDR = 5
 SLICE = 1
-
-
-def _ffmpeg() -> str:
-    found = shutil.which("ffmpeg")
-    if found is None:
-        if IN_CI:
-            pytest.fail("ffmpeg is missing; `make test` installs it", pytrace=False)
-        pytest.skip("ffmpeg CLI not installed")
-    return found
 
 
 @pytest.fixture(scope="module")
@@ -133,7 +123,18 @@ def _frame_pts(path: Path) -> tuple[Fraction, list[int]]:
 
 def _ffmpeg_frames(path: Path, kind: str = "v") -> list[str]:
     decoded = subprocess.run(
-        [_ffmpeg(), "-v", "error", "-i", str(path), "-map", f"0:{kind}", "-f", "framemd5", "-"],
+        [
+            require_ffmpeg(),
+            "-v",
+            "error",
+            "-i",
+            str(path),
+            "-map",
+            f"0:{kind}",
+            "-f",
+            "framemd5",
+            "-",
+        ],
         capture_output=True,
         text=True,
         timeout=120,
