@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import itertools
 import random
-import subprocess
 from array import array
 from collections.abc import Iterator
 from dataclasses import replace
@@ -33,7 +32,7 @@ from engine.segmenter.transcode import (
 from ingest.demo import synthesize_clip
 from ingest.models import FileRole
 from ingest.probe import probe_media
-from tests.fixtures.services import require_ffmpeg
+from tests.fixtures.services import ffmpeg_frames
 
 SECONDS = 16
 FPS = 25
@@ -121,29 +120,6 @@ def _frame_pts(path: Path) -> tuple[Fraction, list[int]]:
         return stream.time_base, [f.pts for f in container.decode(stream)]
 
 
-def _ffmpeg_frames(path: Path, kind: str = "v") -> list[str]:
-    decoded = subprocess.run(
-        [
-            require_ffmpeg(),
-            "-v",
-            "error",
-            "-i",
-            str(path),
-            "-map",
-            f"0:{kind}",
-            "-f",
-            "framemd5",
-            "-",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert decoded.returncode == 0 and not decoded.stderr.strip(), decoded.stderr
-    return [line for line in decoded.stdout.splitlines() if line and not line.startswith("#")]
-
-
 def _boxes(data: bytes, start: int = 0, end: int | None = None) -> Iterator[tuple[bytes, bytes]]:
     pos, end = start, len(data) if end is None else end
     while pos + 8 <= end:
@@ -189,7 +165,7 @@ def test_out_of_order_segments_assemble_into_a_continuous_stream(
     init = video_init_segment(source, 0, ENCODING) if container == "cmaf" else b""
     assembled.write_bytes(init + b"".join(made[n] for n in sorted(made)))
 
-    assert len(_ffmpeg_frames(assembled)) == SECONDS * FPS
+    assert len(ffmpeg_frames(assembled)) == SECONDS * FPS
     out_base, ours = _frame_pts(assembled)
     src_base, theirs = _frame_pts(source)
     assert len(ours) == len(theirs) == SECONDS * FPS
@@ -252,7 +228,7 @@ def test_an_open_gop_source_keeps_every_frame_once(open_gop_source: Path, tmp_pa
     assembled = tmp_path / "assembled.mp4"
     init = video_init_segment(open_gop_source, 0, ENCODING)
     assembled.write_bytes(init + b"".join(made[n] for n in sorted(made)))
-    assert len(_ffmpeg_frames(assembled)) == 8 * FPS
+    assert len(ffmpeg_frames(assembled)) == 8 * FPS
     out_base, ours = _frame_pts(assembled)
     src_base, theirs = _frame_pts(open_gop_source)
     assert len({a * out_base - b * src_base for a, b in zip(ours, theirs, strict=True)}) == 1
@@ -350,7 +326,7 @@ def test_audio_segments_are_gapless_and_on_the_frame_grid(source: Path, tmp_path
     assembled.write_bytes(
         audio_init_segment(source, 1, encoding) + b"".join(made[n] for n in sorted(made))
     )
-    assert _ffmpeg_frames(assembled, kind="a")
+    assert ffmpeg_frames(assembled, "a")
     times = decode_times(boundaries, time_base=time_base, timescale=48_000, frame_duration=1024)
     assert _tfdts(assembled.read_bytes()) == [t + offset for t in times[:-1]]
     with av.open(str(assembled)) as container:
