@@ -1,0 +1,123 @@
+"""The session actor with real segment workers and real remuxing, on asyncio and trio."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from fractions import Fraction
+from pathlib import Path
+
+import anyio
+import pytest
+
+from engine.actors import Supervisor
+from engine.segmenter.cache import MemorySegmentCache
+from engine.segmenter.planner import plan_boundaries
+from engine.segmenter.remux import stream_delay
+from engine.segmenter.renditions import RenditionKind, plan_renditions
+from engine.segmenter.workers import SegmentWorkers
+from engine.sessions.actor import SessionContext, session_actor
+from engine.sessions.plan import PlaybackPlan, StreamClock
+from engine.sessions.session import (
+    CloseRequested,
+    ProgressReported,
+    SegmentRequested,
+    SessionConfig,
+)
+from ingest.demo import synthesize_clip
+from ingest.models import FileRole
+from ingest.probe import probe_media
+from tests.engine.actors.support import trio_only
+
+pytestmark = pytest.mark.anyio
+NEVER_IDLE = SessionConfig(prefetch=3, idle_timeout=1e9)
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("session") / "clip.mp4"
+    return synthesize_clip(path, seconds=40, width=160, height=120, fps=25, gop=50)
+
+
+@pytest.fixture(scope="module")
+def plan(clip: Path) -> PlaybackPlan:
+    probed = probe_media(clip, name=clip.name, role=FileRole.VIDEO, size=clip.stat().st_size)
+    assert probed.keyframes is not None
+    return PlaybackPlan(
+        version="v1",
+        boundaries=plan_boundaries(probed.keyframes, target=Fraction(2)),
+        time_base=probed.keyframes.time_base,
+        renditions=plan_renditions(probed.streams, source_bit_rate=probed.bit_rate),
+        clocks={
+            s.index: StreamClock(s.time_base or Fraction(1), stream_delay(clip, s.index))
+            for s in probed.streams
+            if s.kind in {"video", "audio"}
+        },
+    )
+
+
+def _video(plan: PlaybackPlan) -> str:
+    return next(r.id for r in plan.renditions if r.kind is RenditionKind.VIDEO and r.is_remux)
+
+
+async def _until(condition: Callable[[], bool], what: str) -> None:
+    # Threads do the work in real time while trio's mock clock races ahead: count turns.
+    for _ in range(200_000):
+        if condition():
+            return
+        await anyio.sleep(0.001)
+    raise AssertionError(f"never: {what}")
+
+
+async def test_prefetch_follows_the_player_and_progress_is_saved(
+    plan: PlaybackPlan, clip: Path
+) -> None:
+    cache = MemorySegmentCache()
+    workers = SegmentWorkers(cache, encoders=1, remuxers=2)
+    saved: list[tuple[int, bool]] = []
+
+    async def save(position_us: int, final: bool) -> None:
+        saved.append((position_us, final))
+
+    context = SessionContext(plan, lambda: clip, workers, save)
+    video = _video(plan)
+    async with anyio.create_task_group() as tg:
+        await tg.start(workers.run)
+        supervisor = await tg.start(Supervisor(escalate=False).run)
+        child = await supervisor.start_child("session-1", session_actor(context, NEVER_IDLE))
+        child.mailbox.tell(SegmentRequested(video, 0))
+        await _until(lambda: workers.statistics().produced == 3, "three segments prefetched")
+        for n in (1, 2, 3):
+            assert await cache.get(plan.key(plan.job(video, n))) is not None
+        # a seek far ahead: the window moves there
+        child.mailbox.tell(SegmentRequested(video, 12))
+        await _until(lambda: workers.statistics().produced == 6, "the new window prefetched")
+        for n in (13, 14, 15):
+            assert await cache.get(plan.key(plan.job(video, n))) is not None
+        child.mailbox.tell(ProgressReported(24_500_000, paused=True))
+        child.mailbox.tell(CloseRequested())
+        await child.wait()
+        assert not child.alive
+        tg.cancel_scope.cancel()
+    assert saved == [(24_500_000, False), (24_500_000, True)]
+
+
+@trio_only
+async def test_a_silent_player_ends_its_session(plan: PlaybackPlan, clip: Path) -> None:
+    workers = SegmentWorkers(MemorySegmentCache())
+    saved: list[tuple[int, bool]] = []
+
+    async def save(position_us: int, final: bool) -> None:
+        saved.append((position_us, final))
+
+    context = SessionContext(plan, lambda: clip, workers, save)
+    config = SessionConfig(prefetch=1, idle_timeout=60.0)
+    async with anyio.create_task_group() as tg:
+        await tg.start(workers.run)
+        supervisor = await tg.start(Supervisor(escalate=False).run)
+        child = await supervisor.start_child("session-2", session_actor(context, config))
+        child.mailbox.tell(ProgressReported(3_000_000))
+        started = anyio.current_time()
+        await child.wait()  # virtual time: a minute of silence costs nothing
+        assert anyio.current_time() - started >= 60.0
+        tg.cancel_scope.cancel()
+    assert saved == [(3_000_000, False), (3_000_000, True)]
