@@ -1,0 +1,77 @@
+"""The executor carries out plan jobs: remux and transcode, init and media segments."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+
+from engine.errors import NotFound
+from engine.segmenter.executor import produce
+from engine.segmenter.planner import plan_boundaries
+from engine.segmenter.remux import stream_delay
+from engine.segmenter.renditions import RenditionKind, plan_renditions
+from engine.sessions.plan import PlaybackPlan, StreamClock
+from ingest.demo import synthesize_clip
+from ingest.models import FileRole
+from ingest.probe import probe_media
+from tests.fixtures.services import ffmpeg_frames
+
+FPS = 25
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, PlaybackPlan]:
+    clip = synthesize_clip(
+        tmp_path_factory.mktemp("executor") / "clip.mp4",
+        seconds=6,
+        width=640,
+        height=480,
+        fps=FPS,
+        gop=2 * FPS,
+    )
+    probed = probe_media(clip, name=clip.name, role=FileRole.VIDEO, size=clip.stat().st_size)
+    assert probed.keyframes is not None
+    plan = PlaybackPlan(
+        version="v1",
+        boundaries=plan_boundaries(probed.keyframes, target=Fraction(2)),
+        time_base=probed.keyframes.time_base,
+        renditions=plan_renditions(probed.streams, source_bit_rate=probed.bit_rate),
+        clocks={
+            s.index: StreamClock(s.time_base or Fraction(1), stream_delay(clip, s.index))
+            for s in probed.streams
+            if s.kind in {"video", "audio"}
+        },
+    )
+    return clip, plan
+
+
+@pytest.mark.parametrize("transcoded", [False, True], ids=["remux", "transcode"])
+def test_every_video_rendition_plays(
+    setup: tuple[Path, PlaybackPlan], tmp_path: Path, transcoded: bool
+) -> None:
+    clip, plan = setup
+    rendition = next(
+        r for r in plan.renditions if r.kind is RenditionKind.VIDEO and r.is_remux is not transcoded
+    )
+    parts = [produce(plan.job(rendition.id, None), clip)]
+    parts += [produce(plan.job(rendition.id, n), clip) for n in range(plan.segment_count)]
+    path = tmp_path / f"{rendition.id}.mp4"
+    path.write_bytes(b"".join(parts))
+    frames = ffmpeg_frames(path)
+    assert len(frames) == 6 * FPS
+    width = int(frames[0].split(",")[4]) // 3 * 2  # yuv420p: width * height * 3 / 2 bytes
+    assert width == (rendition.width or 0) * (rendition.height or 0)
+
+
+def test_audio_and_errors(setup: tuple[Path, PlaybackPlan], tmp_path: Path) -> None:
+    clip, plan = setup
+    audio = next(r for r in plan.renditions if r.kind is RenditionKind.AUDIO)
+    parts = [produce(plan.job(audio.id, None), clip)]
+    parts += [produce(plan.job(audio.id, n), clip) for n in range(plan.segment_count)]
+    path = tmp_path / "audio.mp4"
+    path.write_bytes(b"".join(parts))
+    assert ffmpeg_frames(path, "a")
+    with pytest.raises(NotFound):
+        produce(plan.job(audio.id, plan.segment_count), clip)
