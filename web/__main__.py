@@ -40,6 +40,8 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from engine.segmenter.cache import MemorySegmentCache
+from engine.segmenter.workers import SegmentWorkers
 from ingest.catalog import libraries as library_queries
 from ingest.catalog import migrate
 from ingest.catalog import users as user_queries
@@ -53,6 +55,7 @@ from ingest.schedule import ScanScheduler
 from ingest.watcher import LibraryWatcher
 from web.app import Services, create_app
 from web.logging import configure_logging
+from web.playback import Playback
 from web.runtime import Runtime, ensure_demo_library, ensure_libraries, open_runtime
 from web.settings import Settings
 
@@ -89,7 +92,12 @@ async def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         watcher = LibraryWatcher(
             runtime.database, runtime.scanner, debounce_ms=settings.scan.watch_debounce_ms
         )
-        app = create_app(_services(runtime))
+        workers = SegmentWorkers(
+            MemorySegmentCache(settings.stream.cache_bytes),
+            encoders=settings.stream.encoders,
+        )
+        playback = Playback(runtime.database, workers)
+        app = create_app(_services(runtime, playback))
         config = HypercornConfig()
         config.bind = [f"{args.host or settings.host}:{args.port or settings.port}"]
         config.accesslog = None
@@ -106,6 +114,8 @@ async def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
         async with anyio.create_task_group() as tg:
             tg.start_soon(_wait_for_signals, shutdown)
+            await tg.start(workers.run)
+            await tg.start(playback.run)
             await tg.start(scheduler.run)
             if settings.scan.watch:
                 await tg.start(watcher.run)
@@ -115,7 +125,7 @@ async def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _services(runtime: Runtime) -> Services:
+def _services(runtime: Runtime, playback: Playback | None = None) -> Services:
     async def database() -> None:
         await runtime.database.ping()
 
@@ -129,6 +139,7 @@ def _services(runtime: Runtime) -> Services:
         version=version(),
         checks={"database": database, "images": images},
         scan_status=scan_status,
+        playback=playback,
     )
 
 

@@ -16,6 +16,8 @@ from quart import Quart, jsonify
 from quart.typing import ResponseReturnValue
 
 from web.errors import register_error_handlers
+from web.playback import Playback
+from web.streaming import streaming_routes
 
 log = structlog.get_logger(__name__)
 
@@ -31,12 +33,16 @@ class Services:
     checks: Mapping[str, Check] = field(default_factory=dict)
     scan_status: Callable[[], list[dict[str, Any]]] = list
     check_timeout_s: float = 2.0
+    playback: Playback | None = None
 
 
 def create_app(services: Services) -> Quart:
     app = Quart("reelbox")
     app.config["JSON_SORT_KEYS"] = False
     register_error_handlers(app)
+
+    if services.playback is not None:
+        app.register_blueprint(streaming_routes(services.playback))
 
     @app.get("/healthz")
     async def healthz() -> ResponseReturnValue:

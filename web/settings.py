@@ -49,6 +49,12 @@ class ScanSettings(BaseModel):
     images: bool = True
 
 
+class StreamSettings(BaseModel):
+    # Concurrent encodes; more are refused fast (429 + Retry-After) once as many again wait.
+    encoders: int = Field(default=max(1, (os.cpu_count() or 1) // 2), ge=1, le=64)
+    cache_bytes: int = Field(default=512 << 20, ge=1 << 20)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="REELBOX_",
@@ -71,6 +77,7 @@ class Settings(BaseSettings):
     s3: S3Settings = Field(default_factory=S3Settings)
     s3_credentials: dict[str, S3Settings] = Field(default_factory=dict)
     scan: ScanSettings = Field(default_factory=ScanSettings)
+    stream: StreamSettings = Field(default_factory=StreamSettings)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["console", "json"] = "console"
 

@@ -1,0 +1,162 @@
+"""Streaming from a running server: the real ffmpeg CLI plays what Reelbox serves."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import anyio
+import httpx
+import pytest
+from hypercorn.asyncio import serve
+from hypercorn.config import Config
+
+from engine.segmenter.cache import MemorySegmentCache
+from engine.segmenter.workers import SegmentWorkers
+from ingest.catalog import items as item_queries
+from ingest.catalog import libraries as library_queries
+from ingest.catalog.database import open_database
+from ingest.demo import synthesize_clip
+from ingest.models import LibraryKind
+from ingest.opener import SourceOpener
+from ingest.scanner import Scanner
+from tests.fixtures.services import ffmpeg_frames, free_port
+from web.app import Services, create_app
+from web.playback import Playback
+
+pytestmark = pytest.mark.anyio
+SECONDS = 16
+FPS = 25
+
+
+@dataclass(frozen=True)
+class Server:
+    url: str
+    item_id: int
+    source: Path
+
+
+@pytest.fixture
+async def server(sqlite_catalog_url: str, tmp_path: Path) -> AsyncIterator[Server]:
+    media = tmp_path / "media"
+    media.mkdir()
+    source = synthesize_clip(
+        media / "Test Card (2020).mp4",
+        seconds=SECONDS,
+        width=640,
+        height=480,
+        fps=FPS,
+        gop=2 * FPS,
+    )
+    db = open_database(sqlite_catalog_url)
+    async with db.begin() as conn:
+        library = await library_queries.create_library(conn, "Films", LibraryKind.MOVIES)
+        await library_queries.add_local_source(conn, library.id, str(media))
+    await Scanner(db, SourceOpener({})).scan(library.id)
+    async with db.connect() as conn:
+        [item] = await item_queries.list_items(conn, library_id=library.id)
+    workers = SegmentWorkers(MemorySegmentCache(), encoders=1)
+    playback = Playback(db, workers)
+    app = create_app(Services(version="test", playback=playback))
+    port = free_port()
+    config = Config()
+    config.bind = [f"127.0.0.1:{port}"]
+    config.accesslog = None
+    stop, stopped = anyio.Event(), anyio.Event()
+
+    async def http() -> None:
+        await serve(app, config, shutdown_trigger=stop.wait)
+        stopped.set()
+
+    async with anyio.create_task_group() as tg:
+        await tg.start(workers.run)
+        await tg.start(playback.run)
+        tg.start_soon(http)
+        base = f"http://127.0.0.1:{port}"
+        async with httpx.AsyncClient() as client:
+            with anyio.fail_after(10):
+                while True:
+                    try:
+                        await client.get(f"{base}/healthz")
+                        break
+                    except httpx.TransportError:
+                        await anyio.sleep(0.05)
+        try:
+            yield Server(base, item.id, source)
+        finally:
+            stop.set()  # Hypercorn drains its connections, then the rest stops
+            with anyio.fail_after(15):
+                await stopped.wait()
+            tg.cancel_scope.cancel()
+    await db.dispose()
+
+
+async def _start(server: Server, **extra: object) -> dict[str, object]:
+    async with httpx.AsyncClient(base_url=server.url) as client:
+        response = await client.post(
+            "/api/playback", json={"item_id": server.item_id, "profile": "chromium", **extra}
+        )
+    assert response.status_code == 201, response.text
+    body: dict[str, object] = response.json()
+    return body
+
+
+async def test_ffmpeg_plays_the_hls_stream_from_the_server(server: Server) -> None:
+    started = await _start(server)
+    assert started["method"] == "direct_play"  # h264 + aac in mp4, for Chromium
+    renditions = started["renditions"]
+    assert isinstance(renditions, list) and len(renditions) >= 3  # original, 360p, audio
+    master = f"{server.url}{started['master_url']}"
+    async with httpx.AsyncClient() as client:
+        response = await client.get(master)
+    assert response.headers["content-type"] == "application/vnd.apple.mpegurl"
+    assert response.headers["access-control-allow-origin"] == "*"
+    assert "#EXT-X-STREAM-INF" in response.text
+    original = f"{server.url}/stream/{started['session_id']}/{renditions[0]}/index.m3u8"
+    frames = await anyio.to_thread.run_sync(ffmpeg_frames, original)
+    reference = await anyio.to_thread.run_sync(ffmpeg_frames, server.source)
+    assert len(frames) == SECONDS * FPS
+    assert [f.split(",")[-1] for f in frames] == [r.split(",")[-1] for r in reference]
+    # the whole master playlist too: the first variant with its audio group
+    audio = await anyio.to_thread.run_sync(ffmpeg_frames, master, "a:0")
+    assert len(audio) > SECONDS * 40  # 48 kHz AAC: ~47 frames a second
+
+
+async def test_transcoded_rendition_and_ts_segments(server: Server) -> None:
+    started = await _start(server)
+    session = started["session_id"]
+    renditions = started["renditions"]
+    assert isinstance(renditions, list)
+    ladder = f"{server.url}/stream/{session}/{renditions[1]}/index.m3u8"
+    frames = await anyio.to_thread.run_sync(ffmpeg_frames, ladder)
+    assert len(frames) == SECONDS * FPS
+    ts = f"{server.url}/stream/{session}/{renditions[0]}/index.m3u8?container=ts"
+    assert len(await anyio.to_thread.run_sync(ffmpeg_frames, ts)) == SECONDS * FPS
+
+
+async def test_bad_requests_answer_json(server: Server) -> None:
+    async with httpx.AsyncClient(base_url=server.url) as client:
+        missing = await client.get("/stream/nope/master.m3u8")
+        assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
+        bad = await client.post("/api/playback", content=b"not json")
+        assert bad.status_code == 400 and "JSON object" in bad.json()["error"]["message"]
+        wrong = await client.post("/api/playback", json={"item_id": "x"})
+        assert wrong.status_code == 400 and "item_id" in wrong.json()["error"]["message"]
+        profile = await client.post(
+            "/api/playback", json={"item_id": server.item_id, "profile": "toaster"}
+        )
+        assert profile.status_code == 400 and "chromium" in profile.json()["error"]["message"]
+        gone = await client.post("/api/playback", json={"item_id": 999})
+        assert gone.status_code == 404
+        started = (await client.post("/api/playback", json={"item_id": server.item_id})).json()
+        base = f"/stream/{started['session_id']}"
+        assert (await client.get(f"{base}/nope/index.m3u8")).status_code == 404
+        assert (await client.get(f"{base}/{started['renditions'][0]}/999.m4s")).status_code == 404
+        progress = await client.post(
+            f"/api/playback/{started['session_id']}/progress",
+            json={"position_us": 5_000_000, "paused": True},
+        )
+        assert progress.status_code == 204
+        assert (await client.delete(f"/api/playback/{started['session_id']}")).status_code == 204
+        assert (await client.get(f"{base}/master.m3u8")).status_code == 404

@@ -1,0 +1,225 @@
+"""Playback sessions: an item and a device profile in, a session whose segments any request can
+fetch out.
+
+Creating a session reads what the catalog knows (streams, keyframe index), decides how the device
+plays the file (``engine.sessions.decision``), plans renditions and segment boundaries, measures
+each served stream's start delay once (for the shared presentation offset), and starts the
+session actor under the supervisor. Segments are then served statelessly through the segment
+workers; the session only hears about them, to prefetch.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import anyio
+import structlog
+from anyio.abc import TaskStatus
+
+from engine.actors import Child, Supervisor
+from engine.errors import CorruptSource, NotFound
+from engine.media import StreamInfo
+from engine.segmenter.keyframes import KeyframeIndex
+from engine.segmenter.planner import plan_boundaries
+from engine.segmenter.remux import stream_delay
+from engine.segmenter.renditions import RenditionKind, plan_renditions
+from engine.segmenter.workers import SegmentWorkers
+from engine.sessions.actor import SessionContext, session_actor
+from engine.sessions.decision import Decision, decide
+from engine.sessions.plan import PlaybackPlan, StreamClock
+from engine.sessions.profiles import DeviceProfile, Limits
+from engine.sessions.session import (
+    CloseRequested,
+    Message,
+    ProgressReported,
+    SegmentRequested,
+    SessionConfig,
+)
+from ingest.catalog import items as item_queries
+from ingest.catalog import libraries as library_queries
+from ingest.catalog.database import Database
+from ingest.sources.local import LocalSource
+
+log = structlog.get_logger(__name__)
+
+CONTENT_TYPES = {"cmaf": "video/mp4", "mpegts": "video/mp2t"}
+
+
+@dataclass(frozen=True, slots=True)
+class PlaybackSession:
+    id: str
+    item_id: int
+    decision: Decision
+    context: SessionContext
+    child: Child[Message]
+
+    @property
+    def plan(self) -> PlaybackPlan:
+        return self.context.plan
+
+
+@dataclass(frozen=True, slots=True)
+class _Media:
+    path: str
+    streams: list[StreamInfo]
+    keyframes: KeyframeIndex
+    container: str | None
+    bit_rate: int | None
+    version: str
+
+
+class Playback:
+    def __init__(
+        self,
+        database: Database,
+        workers: SegmentWorkers,
+        *,
+        config: SessionConfig | None = None,
+        segment_seconds: Fraction = Fraction(6),
+        first_segment_seconds: Fraction = Fraction(2),
+    ) -> None:
+        self._db = database
+        self._workers = workers
+        self._config = config or SessionConfig()
+        self._target = segment_seconds
+        self._first = first_segment_seconds
+        self._supervisor = Supervisor(escalate=False, name="sessions")
+        self._sessions: dict[str, PlaybackSession] = {}
+        self._running = False
+
+    async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        async with anyio.create_task_group() as tg:
+            await tg.start(self._supervisor.run)
+            self._running = True
+            task_status.started()
+            try:
+                await anyio.sleep_forever()
+            finally:
+                self._running = False
+
+    def session(self, session_id: str) -> PlaybackSession:
+        try:
+            return self._sessions[session_id]
+        except KeyError:
+            raise NotFound(f"no playback session {session_id!r} (it may have ended)") from None
+
+    async def create(
+        self,
+        item_id: int,
+        profile: DeviceProfile,
+        *,
+        audio_stream: int | None = None,
+        limits: Limits | None = None,
+    ) -> PlaybackSession:
+        if not self._running:
+            raise RuntimeError("Playback.run is not running")
+        media = await self._media(item_id)
+        decision = decide(
+            media.container,
+            media.streams,
+            media.bit_rate,
+            profile,
+            audio_stream=audio_stream,
+            limits=limits,
+        )
+        renditions = tuple(
+            r
+            for r in plan_renditions(media.streams, source_bit_rate=media.bit_rate)
+            # WebVTT segments are not served yet: offering them would point players at 404s.
+            if r.kind is not RenditionKind.SUBTITLE
+        )
+        by_index = {s.index: s for s in media.streams}
+        clocks = {}
+        for index in sorted({r.source_index for r in renditions}):
+            delay = await anyio.to_thread.run_sync(stream_delay, media.path, index)
+            clocks[index] = StreamClock(by_index[index].time_base or Fraction(1), delay)
+        plan = PlaybackPlan(
+            version=media.version,
+            boundaries=plan_boundaries(
+                media.keyframes, target=self._target, first_target=self._first
+            ),
+            time_base=media.keyframes.time_base,
+            renditions=renditions,
+            clocks=clocks,
+        )
+        session_id = uuid.uuid4().hex
+
+        async def save_progress(position_us: int, final: bool) -> None:
+            # User data is written once sessions carry a user (the API issue adds logins).
+            log.info(
+                "playback.progress",
+                session=session_id,
+                item_id=item_id,
+                position_us=position_us,
+                final=final,
+            )
+
+        path = media.path
+        context = SessionContext(plan, lambda: path, self._workers, save_progress)
+        child = await self._supervisor.start_child(
+            f"session {session_id}",
+            session_actor(context, self._config),
+            on_exit=lambda _child: self._forget(session_id),
+        )
+        session = PlaybackSession(session_id, item_id, decision, context, child)
+        self._sessions[session_id] = session
+        log.info(
+            "playback.started",
+            session=session_id,
+            item_id=item_id,
+            method=decision.method.value,
+            reasons=[r.value for r in decision.reasons],
+        )
+        return session
+
+    async def segment(
+        self, session_id: str, rendition_id: str, part: int | None, container: str = "cmaf"
+    ) -> bytes:
+        """An init (``part=None``) or media segment; the session hears of it, to prefetch."""
+        session = self.session(session_id)
+        job = session.plan.job(rendition_id, part, container)
+        data = await self._workers.get(
+            session.plan.key(job),
+            session.context.producer(job),
+            heavy=not job.rendition.is_remux,
+        )
+        if part is not None:
+            session.child.mailbox.tell(SegmentRequested(rendition_id, part))
+        return data
+
+    def _forget(self, session_id: str) -> None:
+        self._sessions.pop(session_id, None)
+
+    def progress(self, session_id: str, position_us: int, *, paused: bool = False) -> None:
+        self.session(session_id).child.mailbox.tell(ProgressReported(position_us, paused))
+
+    async def close(self, session_id: str) -> None:
+        session = self.session(session_id)
+        session.child.mailbox.tell(CloseRequested())
+        await session.child.wait()
+
+    async def _media(self, item_id: int) -> _Media:
+        async with self._db.connect() as conn:
+            item = await item_queries.get_item(conn, item_id)
+            if item is None or item.status != "ok":
+                raise NotFound(f"no playable item {item_id}")
+            streams = await item_queries.get_streams(conn, item_id)
+            keyframes = await item_queries.get_keyframes(conn, item_id)
+            sources = await library_queries.list_sources(conn, item.library_id)
+        record = next((s for s in sources if s.id == item.source_id), None)
+        if record is None or record.kind != "local" or record.path is None:
+            raise NotFound(f"item {item_id} is on S3: segmenting S3 items is not implemented yet")
+        if keyframes is None:
+            raise CorruptSource(f"item {item_id} has no keyframe index to cut segments on")
+        path = str(LocalSource(record.id, Path(record.path)).local_path(item.key))
+        return _Media(
+            path=path,
+            streams=streams,
+            keyframes=keyframes[1],
+            container=item.container,
+            bit_rate=item.bit_rate,
+            version=item.version,
+        )
