@@ -160,3 +160,13 @@ async def test_bad_requests_answer_json(server: Server) -> None:
         assert progress.status_code == 204
         assert (await client.delete(f"/api/playback/{started['session_id']}")).status_code == 204
         assert (await client.get(f"{base}/master.m3u8")).status_code == 404
+
+
+async def test_ffmpeg_plays_the_dash_manifest(server: Server) -> None:
+    started = await _start(server)
+    manifest = f"{server.url}{started['dash_url']}"
+    async with httpx.AsyncClient() as client:
+        response = await client.get(manifest)
+    assert response.headers["content-type"] == "application/dash+xml"
+    frames = await anyio.to_thread.run_sync(ffmpeg_frames, manifest, "v:0")
+    assert len(frames) == SECONDS * FPS
