@@ -55,6 +55,7 @@ class PlaybackSession:
     decision: Decision
     context: SessionContext
     child: Child[Message]
+    path: str  # the media file, for direct play
 
     @property
     def plan(self) -> PlaybackPlan:
@@ -164,7 +165,7 @@ class Playback:
             session_actor(context, self._config),
             on_exit=lambda _child: self._forget(session_id),
         )
-        session = PlaybackSession(session_id, item_id, decision, context, child)
+        session = PlaybackSession(session_id, item_id, decision, context, child, path)
         self._sessions[session_id] = session
         log.info(
             "playback.started",

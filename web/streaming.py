@@ -7,18 +7,29 @@ issue wraps these in authentication.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
-from quart import Blueprint, Response, jsonify, request
+import anyio
+from quart import Blueprint, Response, jsonify, request, send_file
 from quart.typing import ResponseReturnValue
-from werkzeug.exceptions import BadRequest
+from werkzeug.datastructures import Range
+from werkzeug.exceptions import BadRequest, RequestedRangeNotSatisfiable
 
 from engine.segmenter.playlists import dash_manifest, hls_master, hls_media
+from engine.sessions.decision import Method
 from engine.sessions.profiles import BUILT_IN, Limits
 from web.playback import Playback
 
 PLAYLIST = "application/vnd.apple.mpegurl"
 IMMUTABLE = "public, max-age=31536000, immutable"
+DIRECT_TYPES = {
+    "mp4": "video/mp4",
+    "mov": "video/quicktime",
+    "mkv": "video/x-matroska",
+    "webm": "video/webm",
+    "ts": "video/mp2t",
+}
 
 
 def streaming_routes(playback: Playback) -> Blueprint:
@@ -55,6 +66,7 @@ def streaming_routes(playback: Playback) -> Blueprint:
             renditions=[r.id for r in session.plan.renditions],
             master_url=f"{base}/master.m3u8",
             dash_url=f"{base}/manifest.mpd",
+            direct_url=f"{base}/file" if decision.method is Method.DIRECT_PLAY else None,
         ), 201
 
     @routes.delete("/api/playback/<session_id>")
@@ -71,6 +83,18 @@ def streaming_routes(playback: Playback) -> Blueprint:
         assert position is not None
         playback.progress(session_id, position, paused=bool(body.get("paused", False)))
         return "", 204
+
+    @routes.get("/stream/<session_id>/file")
+    async def direct(session_id: str) -> ResponseReturnValue:
+        """Direct play: the file itself, with HTTP Range requests (206) for seeking."""
+        session = playback.session(session_id)
+        mimetype = DIRECT_TYPES.get(session.decision.container, "application/octet-stream")
+        wanted = request.range
+        if wanted is not None and len(wanted.ranges) == 1 and wanted.ranges[0][0] < 0:
+            # A suffix range ("the last N bytes", how some players find an MP4's trailing
+            # moov): Quart's file body cannot take one, so resolve it against the size here.
+            return await _file_slice(session.path, wanted, mimetype)
+        return await send_file(session.path, mimetype=mimetype, conditional=True)
 
     @routes.get("/stream/<session_id>/master.m3u8")
     async def master(session_id: str) -> ResponseReturnValue:
@@ -119,6 +143,36 @@ def streaming_routes(playback: Playback) -> Blueprint:
         return _segment(data, "video/mp2t")
 
     return routes
+
+
+async def _file_slice(path: str, wanted: Range, mimetype: str) -> Response:
+    size = (await anyio.Path(path).stat()).st_size
+    span = wanted.range_for_length(size)
+    if span is None:
+        raise RequestedRangeNotSatisfiable(size)
+    start, stop = span
+
+    async def body() -> AsyncIterator[bytes]:
+        async with await anyio.open_file(path, "rb") as handle:
+            await handle.seek(start)
+            left = stop - start
+            while left > 0:
+                chunk = await handle.read(min(left, 1 << 20))
+                if not chunk:
+                    return
+                left -= len(chunk)
+                yield chunk
+
+    return Response(
+        body(),
+        status=206,
+        content_type=mimetype,
+        headers={
+            "Content-Range": f"bytes {start}-{stop - 1}/{size}",
+            "Content-Length": str(stop - start),
+            "Accept-Ranges": "bytes",
+        },
+    )
 
 
 def _int(body: dict[str, Any], name: str, *, required: bool = False) -> int | None:

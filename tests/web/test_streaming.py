@@ -170,3 +170,17 @@ async def test_ffmpeg_plays_the_dash_manifest(server: Server) -> None:
     assert response.headers["content-type"] == "application/dash+xml"
     frames = await anyio.to_thread.run_sync(ffmpeg_frames, manifest, "v:0")
     assert len(frames) == SECONDS * FPS
+
+
+async def test_direct_play_serves_the_file_with_ranges(server: Server) -> None:
+    started = await _start(server)
+    direct = f"{server.url}{started['direct_url']}"
+    size = server.source.stat().st_size
+    async with httpx.AsyncClient() as client:
+        part = await client.get(direct, headers={"Range": "bytes=1000-1999"})
+        assert part.status_code == 206
+        assert part.headers["content-range"] == f"bytes 1000-1999/{size}"
+        assert part.content == server.source.read_bytes()[1000:2000]
+        assert part.headers["content-type"] == "video/mp4"
+        tail = await client.get(direct, headers={"Range": "bytes=-100"})
+        assert tail.content == server.source.read_bytes()[-100:]
