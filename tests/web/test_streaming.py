@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
+import io
+import random
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import anyio
+import av
 import httpx
 import pytest
 from hypercorn.asyncio import serve
@@ -35,24 +40,17 @@ class Server:
     url: str
     item_id: int
     source: Path
+    playback: Playback
 
 
-@pytest.fixture
-async def server(sqlite_catalog_url: str, tmp_path: Path) -> AsyncIterator[Server]:
-    media = tmp_path / "media"
-    media.mkdir()
-    source = synthesize_clip(
-        media / "Test Card (2020).mp4",
-        seconds=SECONDS,
-        width=640,
-        height=480,
-        fps=FPS,
-        gop=2 * FPS,
-    )
-    db = open_database(sqlite_catalog_url)
+@asynccontextmanager
+async def running_server(catalog_url: str, source: Path) -> AsyncIterator[Server]:
+    """Reelbox on loopback (Hypercorn, segment workers, sessions) over a catalog holding
+    ``source``, scanned as a film."""
+    db = open_database(catalog_url)
     async with db.begin() as conn:
         library = await library_queries.create_library(conn, "Films", LibraryKind.MOVIES)
-        await library_queries.add_local_source(conn, library.id, str(media))
+        await library_queries.add_local_source(conn, library.id, str(source.parent))
     await Scanner(db, SourceOpener({})).scan(library.id)
     async with db.connect() as conn:
         [item] = await item_queries.list_items(conn, library_id=library.id)
@@ -69,27 +67,45 @@ async def server(sqlite_catalog_url: str, tmp_path: Path) -> AsyncIterator[Serve
         await serve(app, config, shutdown_trigger=stop.wait)
         stopped.set()
 
-    async with anyio.create_task_group() as tg:
-        await tg.start(workers.run)
-        await tg.start(playback.run)
-        tg.start_soon(http)
-        base = f"http://127.0.0.1:{port}"
-        async with httpx.AsyncClient() as client:
-            with anyio.fail_after(10):
-                while True:
-                    try:
-                        await client.get(f"{base}/healthz")
-                        break
-                    except httpx.TransportError:
-                        await anyio.sleep(0.05)
-        try:
-            yield Server(base, item.id, source)
-        finally:
-            stop.set()  # Hypercorn drains its connections, then the rest stops
-            with anyio.fail_after(15):
-                await stopped.wait()
-            tg.cancel_scope.cancel()
-    await db.dispose()
+    try:
+        async with anyio.create_task_group() as tg:
+            await tg.start(workers.run)
+            await tg.start(playback.run)
+            tg.start_soon(http)
+            base = f"http://127.0.0.1:{port}"
+            async with httpx.AsyncClient() as client:
+                with anyio.fail_after(10):
+                    while True:
+                        try:
+                            await client.get(f"{base}/healthz")
+                            break
+                        except httpx.TransportError:
+                            await anyio.sleep(0.05)
+            try:
+                yield Server(base, item.id, source, playback)
+            finally:
+                stop.set()  # Hypercorn drains its connections, then the rest stops
+                with anyio.fail_after(15):
+                    await stopped.wait()
+                tg.cancel_scope.cancel()
+    finally:
+        await db.dispose()
+
+
+@pytest.fixture
+async def server(sqlite_catalog_url: str, tmp_path: Path) -> AsyncIterator[Server]:
+    media = tmp_path / "media"
+    media.mkdir()
+    source = synthesize_clip(
+        media / "Test Card (2020).mp4",
+        seconds=SECONDS,
+        width=640,
+        height=480,
+        fps=FPS,
+        gop=2 * FPS,
+    )
+    async with running_server(sqlite_catalog_url, source) as server:
+        yield server
 
 
 async def _start(server: Server, **extra: object) -> dict[str, object]:
@@ -184,3 +200,60 @@ async def test_direct_play_serves_the_file_with_ranges(server: Server) -> None:
         assert part.headers["content-type"] == "video/mp4"
         tail = await client.get(direct, headers={"Range": "bytes=-100"})
         assert tail.content == server.source.read_bytes()[-100:]
+
+
+@pytest.fixture(scope="module")
+def ten_minutes(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("storm") / "media"
+    folder.mkdir()
+    return synthesize_clip(
+        folder / "Long Film (2021).mp4", seconds=600, width=160, height=96, fps=FPS, gop=2 * FPS
+    )
+
+
+def _pictures(data: bytes) -> list[str]:
+    """A hash of each decoded picture (its luma plane), in presentation order."""
+    with av.open(io.BytesIO(data)) as container:
+        frames = sorted(container.decode(video=0), key=lambda f: f.pts or 0)
+        return [hashlib.sha1(bytes(f.planes[0])).hexdigest() for f in frames]
+
+
+@pytest.mark.slow
+async def test_seek_storm_every_segment_matches_the_source(
+    sqlite_catalog_url: str, ten_minutes: Path
+) -> None:
+    """50 random segments of a 10-minute film, fetched out of order and 8 at a time (a player
+    seeking wildly, or many players): every one arrives, and each decodes to exactly the
+    source's pictures between its boundaries."""
+    source = await anyio.to_thread.run_sync(lambda: _pictures(ten_minutes.read_bytes()))
+    assert len(source) == 600 * FPS
+    async with running_server(sqlite_catalog_url, ten_minutes) as server:
+        started = await _start(server)
+        session = server.playback.session(str(started["session_id"]))
+        plan = session.plan
+        video = plan.renditions[0].id
+        assert plan.renditions[0].is_remux and plan.segment_count > 100
+        chosen = random.Random(11).sample(range(plan.segment_count), 50)
+        base = f"{server.url}/stream/{session.id}/{video}"
+        fetched: dict[int, bytes] = {}
+        limit = anyio.Semaphore(8)
+        async with httpx.AsyncClient(timeout=30) as client:
+            init = (await client.get(f"{base}/init.mp4")).content
+
+            async def fetch(n: int) -> None:
+                async with limit:
+                    response = await client.get(f"{base}/{n}.m4s")
+                assert response.status_code == 200, response.text
+                fetched[n] = response.content
+
+            async with anyio.create_task_group() as tg:
+                for n in chosen:
+                    tg.start_soon(fetch, n)
+    assert sorted(fetched) == sorted(chosen)
+    origin = plan.boundaries[0]
+    for n in chosen:
+        first, last = (
+            round((b - origin) * plan.time_base * FPS) for b in plan.boundaries[n : n + 2]
+        )
+        pictures = await anyio.to_thread.run_sync(_pictures, init + fetched[n])
+        assert pictures == source[first:last], f"segment {n}"
