@@ -125,6 +125,13 @@ def remux_segment(
                     packets += 1
         except av.error.FFmpegError as exc:
             raise CorruptSource(f"cannot remux stream {stream_index}: {exc}") from exc
+    if packets == 0:
+        # Every planned segment spans at least one keyframe interval of real media: none at all
+        # means the file is cut short or damaged there (changed since it was scanned).
+        raise CorruptSource(
+            f"stream {stream_index} has no packets between {start} and {end} "
+            f"({time_base} s ticks): the source is cut short or damaged there"
+        )
     data = buffer.getvalue()
     if container == "cmaf":
         data = media_part(data)

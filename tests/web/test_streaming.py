@@ -26,7 +26,7 @@ from ingest.demo import synthesize_clip
 from ingest.models import LibraryKind
 from ingest.opener import SourceOpener
 from ingest.scanner import Scanner
-from tests.fixtures.services import ffmpeg_frames, free_port
+from tests.fixtures.services import ffmpeg_frames, free_port, require_ffmpeg
 from web.app import Services, create_app
 from web.playback import Playback
 
@@ -257,3 +257,51 @@ async def test_seek_storm_every_segment_matches_the_source(
         )
         pictures = await anyio.to_thread.run_sync(_pictures, init + fetched[n])
         assert pictures == source[first:last], f"segment {n}"
+
+
+async def test_a_damaged_region_fails_only_its_segments(
+    sqlite_catalog_url: str, tmp_path: Path
+) -> None:
+    """The file is cut short after it was scanned (an interrupted copy): segments past the cut
+    fail with a clear error, one request at a time; earlier ones play, the session and the
+    server go on."""
+    media = tmp_path / "media"
+    media.mkdir()
+    raw = synthesize_clip(
+        tmp_path / "raw.mp4", seconds=SECONDS, width=320, height=240, fps=FPS, gop=2 * FPS
+    )
+    source = media / "Cut Short (2019).mp4"
+    # the index at the front, as downloads have it, so the head of a cut file still plays
+    await anyio.run_process(
+        [
+            require_ffmpeg(),
+            "-v",
+            "error",
+            "-i",
+            str(raw),
+            "-c",
+            "copy",
+            "-movflags",
+            "+faststart",
+            str(source),
+        ]
+    )
+    async with running_server(sqlite_catalog_url, source) as server:
+        started = await _start(server)
+        session = server.playback.session(str(started["session_id"]))
+        video = session.plan.renditions[0].id
+        last = session.plan.segment_count - 1
+        data = source.read_bytes()
+        source.write_bytes(data[: len(data) * 2 // 5])
+        base = f"{server.url}/stream/{session.id}/{video}"
+        async with httpx.AsyncClient(timeout=30) as client:
+            broken = await client.get(f"{base}/{last}.m4s")
+            assert broken.status_code == 422, broken.text
+            error = broken.json()["error"]
+            assert error["code"] == "corrupt_source" and "cut short" in error["message"]
+            assert (await client.get(f"{base}/0.m4s")).status_code == 200
+            again = await client.get(f"{base}/{last}.m4s")  # a retry fails the same way
+            assert again.status_code == 422
+            assert (await client.get(f"{server.url}/healthz")).status_code == 200
+            assert (await client.get(f"{base}/index.m3u8")).status_code == 200
+        assert session.child.alive
