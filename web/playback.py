@@ -25,7 +25,7 @@ from engine.media import StreamInfo
 from engine.segmenter.keyframes import KeyframeIndex
 from engine.segmenter.planner import plan_boundaries
 from engine.segmenter.remux import stream_delay
-from engine.segmenter.renditions import RenditionKind, plan_renditions
+from engine.segmenter.renditions import plan_renditions
 from engine.segmenter.workers import SegmentWorkers
 from engine.sessions.actor import SessionContext, session_actor
 from engine.sessions.decision import Decision, decide
@@ -126,12 +126,7 @@ class Playback:
             audio_stream=audio_stream,
             limits=limits,
         )
-        renditions = tuple(
-            r
-            for r in plan_renditions(media.streams, source_bit_rate=media.bit_rate)
-            # WebVTT segments are not served yet: offering them would point players at 404s.
-            if r.kind is not RenditionKind.SUBTITLE
-        )
+        renditions = tuple(plan_renditions(media.streams, source_bit_rate=media.bit_rate))
         by_index = {s.index: s for s in media.streams}
         clocks = {}
         for index in sorted({r.source_index for r in renditions}):
@@ -185,7 +180,8 @@ class Playback:
         data = await self._workers.get(
             session.plan.key(job),
             session.context.producer(job),
-            heavy=not job.rendition.is_remux,
+            # WebVTT is a light read, like a remux: it never waits behind encodes.
+            heavy=not job.rendition.is_remux and job.container != "webvtt",
         )
         if part is not None:
             session.child.mailbox.tell(SegmentRequested(rendition_id, part))

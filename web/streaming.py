@@ -16,12 +16,14 @@ from quart.typing import ResponseReturnValue
 from werkzeug.datastructures import Range
 from werkzeug.exceptions import BadRequest, RequestedRangeNotSatisfiable
 
-from engine.segmenter.playlists import dash_manifest, hls_master, hls_media
+from engine.segmenter.playlists import dash_manifest, hls_master, hls_media, hls_subtitles
+from engine.segmenter.renditions import RenditionKind
 from engine.sessions.decision import Method
 from engine.sessions.profiles import BUILT_IN, Limits
 from web.playback import Playback
 
 PLAYLIST = "application/vnd.apple.mpegurl"
+WEBVTT = "text/vtt; charset=utf-8"
 IMMUTABLE = "public, max-age=31536000, immutable"
 DIRECT_TYPES = {
     "mp4": "video/mp4",
@@ -105,7 +107,12 @@ def streaming_routes(playback: Playback) -> Blueprint:
     @routes.get("/stream/<session_id>/<rendition_id>/index.m3u8")
     async def media(session_id: str, rendition_id: str) -> ResponseReturnValue:
         plan = playback.session(session_id).plan
-        plan.rendition(rendition_id)  # 404 for an unknown rendition
+        rendition = plan.rendition(rendition_id)  # 404 for an unknown rendition
+        if rendition.kind is RenditionKind.SUBTITLE:
+            text = hls_subtitles(
+                plan.boundaries, time_base=plan.time_base, segment_uri=lambda n: f"{n}.vtt"
+            )
+            return _text(text, PLAYLIST)
         ts = request.args.get("container") == "ts"
         text = hls_media(
             plan.boundaries,
@@ -141,6 +148,11 @@ def streaming_routes(playback: Playback) -> Blueprint:
     async def transport(session_id: str, rendition_id: str, n: int) -> ResponseReturnValue:
         data = await playback.segment(session_id, rendition_id, n, "mpegts")
         return _segment(data, "video/mp2t")
+
+    @routes.get("/stream/<session_id>/<rendition_id>/<int:n>.vtt")
+    async def subtitles(session_id: str, rendition_id: str, n: int) -> ResponseReturnValue:
+        data = await playback.segment(session_id, rendition_id, n, "webvtt")
+        return _segment(data, WEBVTT)
 
     return routes
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from engine.errors import NotFound
 from engine.segmenter.remux import Container, Source, init_segment, remux_segment
 from engine.segmenter.renditions import AudioEncoding, VideoEncoding
+from engine.segmenter.subtitles import subtitle_segment
 from engine.segmenter.transcode import (
     audio_init_segment,
     transcode_audio_segment,
@@ -21,7 +22,16 @@ def produce(job: SegmentJob, source: Source) -> bytes:
     stream = rendition.source_index
     encoding = rendition.encoding
     if job.container == "webvtt":
-        raise NotFound("WebVTT subtitle segments are not served yet")
+        if job.part is None:
+            raise NotFound("WebVTT subtitles have no init segment")
+        return subtitle_segment(
+            source,
+            stream,
+            start=job.seek,
+            end=job.stop,
+            time_base=job.time_base,
+            offset_s=job.offset_seconds,
+        )
     container: Container = "mpegts" if job.container == "mpegts" else "cmaf"
     if job.part is None:
         if encoding is None:

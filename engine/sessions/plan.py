@@ -43,6 +43,7 @@ class SegmentJob:
     time_base: Fraction  # of the boundaries
     offset: int  # added to every timestamp, in the source stream's ticks
     container: str  # cmaf, mpegts, webvtt
+    offset_seconds: Fraction = Fraction(0)  # the presentation offset: what WebVTT cues add
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +100,7 @@ class PlaybackPlan:
             time_base=self.time_base,
             offset=self.offset_ticks(rendition.source_index),
             container=container,
+            offset_seconds=self.presentation_offset,
         )
 
     def key(self, job: SegmentJob) -> SegmentKey:

@@ -75,3 +75,29 @@ def test_audio_and_errors(setup: tuple[Path, PlaybackPlan], tmp_path: Path) -> N
     assert ffmpeg_frames(path, "a")
     with pytest.raises(NotFound):
         produce(plan.job(audio.id, plan.segment_count), clip)
+
+
+def test_subtitle_jobs_are_webvtt_segments(tmp_path: Path) -> None:
+    clip = synthesize_clip(
+        tmp_path / "subs.mkv", seconds=8, width=64, height=48, fps=FPS, gop=FPS, subtitles=True
+    )
+    probed = probe_media(clip, name=clip.name, role=FileRole.VIDEO, size=clip.stat().st_size)
+    assert probed.keyframes is not None
+    plan = PlaybackPlan(
+        version="v1",
+        boundaries=plan_boundaries(probed.keyframes, target=Fraction(2)),
+        time_base=probed.keyframes.time_base,
+        renditions=plan_renditions(probed.streams, source_bit_rate=probed.bit_rate),
+        clocks={
+            s.index: StreamClock(s.time_base or Fraction(1), stream_delay(clip, s.index))
+            for s in probed.streams
+        },
+    )
+    subtitles = next(r for r in plan.renditions if r.kind is RenditionKind.SUBTITLE)
+    job = plan.job(subtitles.id, 0)
+    assert job.container == "webvtt" and job.offset_seconds == plan.presentation_offset
+    bodies = [produce(plan.job(subtitles.id, n), clip) for n in range(plan.segment_count)]
+    assert all(body.startswith(b"WEBVTT\n") for body in bodies)
+    assert all(f"Cue {n}".encode() in b"".join(bodies) for n in (1, 2, 3))
+    with pytest.raises(NotFound):
+        plan.job(subtitles.id, None)  # WebVTT has no init segment

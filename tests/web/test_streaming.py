@@ -305,3 +305,45 @@ async def test_a_damaged_region_fails_only_its_segments(
             assert (await client.get(f"{server.url}/healthz")).status_code == 200
             assert (await client.get(f"{base}/index.m3u8")).status_code == 200
         assert session.child.alive
+
+
+async def test_subtitles_are_served_as_webvtt(sqlite_catalog_url: str, tmp_path: Path) -> None:
+    media = tmp_path / "media"
+    media.mkdir()
+    source = synthesize_clip(
+        media / "Subtitled (2021).mp4", seconds=8, fps=FPS, gop=FPS, subtitles=True
+    )
+    async with running_server(sqlite_catalog_url, source) as server:
+        started = await _start(server)
+        session = started["session_id"]
+        assert isinstance(session, str)
+        offset = server.playback.session(session).plan.presentation_offset
+        master = f"{server.url}{started['master_url']}"
+        base = master.rsplit("/", 1)[0]
+        async with httpx.AsyncClient() as client:
+            text = (await client.get(master)).text
+            [media_tag] = [line for line in text.splitlines() if "TYPE=SUBTITLES" in line]
+            assert 'GROUP-ID="subs"' in media_tag and 'SUBTITLES="subs"' in text
+            uri = media_tag.split('URI="')[1].rstrip('"')
+            playlist = await client.get(f"{base}/{uri}")
+            assert playlist.status_code == 200
+            assert playlist.headers["content-type"] == "application/vnd.apple.mpegurl"
+            segments = [line for line in playlist.text.splitlines() if line.endswith(".vtt")]
+            assert segments and "#EXT-X-MAP" not in playlist.text
+            bodies = []
+            for name in segments:
+                answer = await client.get(f"{base}/{uri.rsplit('/', 1)[0]}/{name}")
+                assert answer.status_code == 200
+                assert answer.headers["content-type"] == "text/vtt; charset=utf-8"
+                assert "immutable" in answer.headers["cache-control"]
+                assert answer.text.startswith("WEBVTT\n")
+                bodies.append(answer.text)
+        everything = "".join(bodies)
+        for number, start_s in enumerate((0, 2, 4), start=1):
+            assert f"Cue {number}" in everything
+            start_ms = round((start_s + offset) * 1000)
+            assert f"00:00:{start_ms // 1000:02d}.{start_ms % 1000:03d} --> " in everything
+        # A master playlist with a SUBTITLES group still plays in ffmpeg (whose HLS demuxer
+        # skips subtitle renditions with a warning: it cannot read WebVTT segments yet).
+        frames = await anyio.to_thread.run_sync(ffmpeg_frames, master, "v:0")
+        assert len(frames) == 8 * FPS
