@@ -81,9 +81,10 @@ class PlaybackPlan:
     def job(self, rendition_id: str, part: int | None, container: str = "cmaf") -> SegmentJob:
         """The job for segment ``part`` (None: the init segment) of a rendition."""
         rendition = self.rendition(rendition_id)
-        if rendition.kind is RenditionKind.SUBTITLE:
-            container = "webvtt"
-        elif container not in CONTAINERS:
+        if (rendition.kind is RenditionKind.SUBTITLE) != (container == "webvtt"):
+            served = "webvtt" if rendition.kind is RenditionKind.SUBTITLE else "cmaf or mpegts"
+            raise NotFound(f"rendition {rendition_id!r} is served as {served}, not {container}")
+        if container != "webvtt" and container not in CONTAINERS:
             raise NotFound(f"no {container!r} segments: use one of {', '.join(CONTAINERS)}")
         if part is None:
             if container != "cmaf":

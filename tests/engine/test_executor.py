@@ -94,10 +94,15 @@ def test_subtitle_jobs_are_webvtt_segments(tmp_path: Path) -> None:
         },
     )
     subtitles = next(r for r in plan.renditions if r.kind is RenditionKind.SUBTITLE)
-    job = plan.job(subtitles.id, 0)
+    job = plan.job(subtitles.id, 0, "webvtt")
     assert job.container == "webvtt" and job.offset_seconds == plan.presentation_offset
-    bodies = [produce(plan.job(subtitles.id, n), clip) for n in range(plan.segment_count)]
+    bodies = [produce(plan.job(subtitles.id, n, "webvtt"), clip) for n in range(plan.segment_count)]
     assert all(body.startswith(b"WEBVTT\n") for body in bodies)
     assert all(f"Cue {n}".encode() in b"".join(bodies) for n in (1, 2, 3))
     with pytest.raises(NotFound):
-        plan.job(subtitles.id, None)  # WebVTT has no init segment
+        plan.job(subtitles.id, None, "webvtt")  # WebVTT has no init segment
+    with pytest.raises(NotFound, match="served as webvtt"):
+        plan.job(subtitles.id, 0)  # a .m4s request for a subtitle rendition
+    video = plan.renditions[0].id
+    with pytest.raises(NotFound, match="served as cmaf or mpegts"):
+        plan.job(video, 0, "webvtt")
