@@ -13,6 +13,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import partial
 from pathlib import Path
 
 import anyio
@@ -23,13 +24,11 @@ from engine.actors import Child, Supervisor
 from engine.errors import CorruptSource, NotFound
 from engine.media import StreamInfo
 from engine.segmenter.keyframes import KeyframeIndex
-from engine.segmenter.planner import plan_boundaries
-from engine.segmenter.remux import stream_delay
-from engine.segmenter.renditions import plan_renditions
 from engine.segmenter.workers import SegmentWorkers
 from engine.sessions.actor import SessionContext, session_actor
 from engine.sessions.decision import Decision, decide
-from engine.sessions.plan import PlaybackPlan, StreamClock
+from engine.sessions.plan import PlaybackPlan
+from engine.sessions.planning import plan_playback
 from engine.sessions.profiles import DeviceProfile, Limits
 from engine.sessions.session import (
     CloseRequested,
@@ -126,20 +125,17 @@ class Playback:
             audio_stream=audio_stream,
             limits=limits,
         )
-        renditions = tuple(plan_renditions(media.streams, source_bit_rate=media.bit_rate))
-        by_index = {s.index: s for s in media.streams}
-        clocks = {}
-        for index in sorted({r.source_index for r in renditions}):
-            delay = await anyio.to_thread.run_sync(stream_delay, media.path, index)
-            clocks[index] = StreamClock(by_index[index].time_base or Fraction(1), delay)
-        plan = PlaybackPlan(
-            version=media.version,
-            boundaries=plan_boundaries(
-                media.keyframes, target=self._target, first_target=self._first
-            ),
-            time_base=media.keyframes.time_base,
-            renditions=renditions,
-            clocks=clocks,
+        plan = await anyio.to_thread.run_sync(
+            partial(
+                plan_playback,
+                media.path,
+                media.streams,
+                media.keyframes,
+                version=media.version,
+                bit_rate=media.bit_rate,
+                target=self._target,
+                first_target=self._first,
+            )
         )
         session_id = uuid.uuid4().hex
 

@@ -3,8 +3,11 @@ thread (``SegmentWorkers``); decides nothing the plan did not already decide."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+
 from engine.errors import NotFound
-from engine.segmenter.remux import Container, Source, init_segment, remux_segment
+from engine.segmenter.remux import Container, Segment, Source, init_segment, remux_segment
 from engine.segmenter.renditions import AudioEncoding, VideoEncoding
 from engine.segmenter.subtitles import subtitle_segment
 from engine.segmenter.transcode import (
@@ -41,36 +44,21 @@ def produce(job: SegmentJob, source: Source) -> bytes:
         if isinstance(encoding, AudioEncoding):
             return audio_init_segment(source, stream, encoding)
         raise NotFound(f"rendition {rendition.id} has no init segment")
+    cut: Callable[..., Segment]
     if encoding is None:
-        return remux_segment(
-            source,
-            stream,
-            start=job.seek,
-            end=job.stop,
-            time_base=job.time_base,
-            offset=job.offset,
-            container=container,
-        ).data
-    if isinstance(encoding, VideoEncoding):
-        return transcode_video_segment(
-            source,
-            stream,
-            start=job.seek,
-            end=job.stop,
-            time_base=job.time_base,
-            encoding=encoding,
-            offset=job.offset,
-            container=container,
-        ).data
-    if isinstance(encoding, AudioEncoding):
-        return transcode_audio_segment(
-            source,
-            stream,
-            start=job.seek,
-            end=job.stop,
-            time_base=job.time_base,
-            encoding=encoding,
-            offset=job.offset,
-            container=container,
-        ).data
-    raise NotFound(f"rendition {rendition.id} cannot be segmented")
+        cut = remux_segment
+    elif isinstance(encoding, VideoEncoding):
+        cut = partial(transcode_video_segment, encoding=encoding)
+    elif isinstance(encoding, AudioEncoding):
+        cut = partial(transcode_audio_segment, encoding=encoding)
+    else:
+        raise NotFound(f"rendition {rendition.id} cannot be segmented")
+    return cut(
+        source,
+        stream,
+        start=job.seek,
+        end=job.stop,
+        time_base=job.time_base,
+        offset=job.offset,
+        container=container,
+    ).data

@@ -9,13 +9,10 @@ import pytest
 
 from engine.errors import NotFound
 from engine.segmenter.executor import produce
-from engine.segmenter.planner import plan_boundaries
-from engine.segmenter.remux import stream_delay
-from engine.segmenter.renditions import RenditionKind, plan_renditions
-from engine.sessions.plan import PlaybackPlan, StreamClock
+from engine.segmenter.renditions import RenditionKind
+from engine.sessions.plan import PlaybackPlan
 from ingest.demo import synthesize_clip
-from ingest.models import FileRole
-from ingest.probe import probe_media
+from tests.fixtures.media import plan_clip
 from tests.fixtures.services import ffmpeg_frames
 
 FPS = 25
@@ -31,19 +28,7 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, PlaybackPlan]
         fps=FPS,
         gop=2 * FPS,
     )
-    probed = probe_media(clip, name=clip.name, role=FileRole.VIDEO, size=clip.stat().st_size)
-    assert probed.keyframes is not None
-    plan = PlaybackPlan(
-        version="v1",
-        boundaries=plan_boundaries(probed.keyframes, target=Fraction(2)),
-        time_base=probed.keyframes.time_base,
-        renditions=plan_renditions(probed.streams, source_bit_rate=probed.bit_rate),
-        clocks={
-            s.index: StreamClock(s.time_base or Fraction(1), stream_delay(clip, s.index))
-            for s in probed.streams
-            if s.kind in {"video", "audio"}
-        },
-    )
+    plan = plan_clip(clip, target=Fraction(2))
     return clip, plan
 
 
@@ -81,18 +66,7 @@ def test_subtitle_jobs_are_webvtt_segments(tmp_path: Path) -> None:
     clip = synthesize_clip(
         tmp_path / "subs.mkv", seconds=8, width=64, height=48, fps=FPS, gop=FPS, subtitles=True
     )
-    probed = probe_media(clip, name=clip.name, role=FileRole.VIDEO, size=clip.stat().st_size)
-    assert probed.keyframes is not None
-    plan = PlaybackPlan(
-        version="v1",
-        boundaries=plan_boundaries(probed.keyframes, target=Fraction(2)),
-        time_base=probed.keyframes.time_base,
-        renditions=plan_renditions(probed.streams, source_bit_rate=probed.bit_rate),
-        clocks={
-            s.index: StreamClock(s.time_base or Fraction(1), stream_delay(clip, s.index))
-            for s in probed.streams
-        },
-    )
+    plan = plan_clip(clip, target=Fraction(2))
     subtitles = next(r for r in plan.renditions if r.kind is RenditionKind.SUBTITLE)
     job = plan.job(subtitles.id, 0, "webvtt")
     assert job.container == "webvtt" and job.offset_seconds == plan.presentation_offset

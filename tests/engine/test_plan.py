@@ -9,13 +9,11 @@ from pathlib import Path
 import pytest
 
 from engine.errors import NotFound
-from engine.segmenter.planner import plan_boundaries
-from engine.segmenter.remux import remux_segment, stream_delay
-from engine.segmenter.renditions import RenditionKind, plan_renditions
-from engine.sessions.plan import PlaybackPlan, StreamClock
+from engine.segmenter.remux import remux_segment
+from engine.segmenter.renditions import RenditionKind
+from engine.sessions.plan import PlaybackPlan
 from ingest.demo import synthesize_clip
-from ingest.models import FileRole
-from ingest.probe import probe_media
+from tests.fixtures.media import plan_clip
 
 
 @pytest.fixture(scope="module")
@@ -26,20 +24,7 @@ def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def plan(clip: Path) -> PlaybackPlan:
-    probed = probe_media(clip, name=clip.name, role=FileRole.VIDEO, size=clip.stat().st_size)
-    assert probed.keyframes is not None
-    clocks = {
-        s.index: StreamClock(s.time_base or Fraction(1), stream_delay(clip, s.index))
-        for s in probed.streams
-        if s.kind in {"video", "audio"}
-    }
-    return PlaybackPlan(
-        version="v1",
-        boundaries=plan_boundaries(probed.keyframes, target=Fraction(4)),
-        time_base=probed.keyframes.time_base,
-        renditions=plan_renditions(probed.streams, source_bit_rate=probed.bit_rate),
-        clocks=clocks,
-    )
+    return plan_clip(clip, target=Fraction(4))
 
 
 def _remux_id(plan: PlaybackPlan, kind: RenditionKind) -> str:

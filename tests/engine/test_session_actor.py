@@ -11,12 +11,10 @@ import pytest
 
 from engine.actors import Supervisor
 from engine.segmenter.cache import MemorySegmentCache
-from engine.segmenter.planner import plan_boundaries
-from engine.segmenter.remux import stream_delay
-from engine.segmenter.renditions import RenditionKind, plan_renditions
+from engine.segmenter.renditions import RenditionKind
 from engine.segmenter.workers import SegmentWorkers
 from engine.sessions.actor import SessionContext, session_actor
-from engine.sessions.plan import PlaybackPlan, StreamClock
+from engine.sessions.plan import PlaybackPlan
 from engine.sessions.session import (
     CloseRequested,
     ProgressReported,
@@ -24,9 +22,8 @@ from engine.sessions.session import (
     SessionConfig,
 )
 from ingest.demo import synthesize_clip
-from ingest.models import FileRole
-from ingest.probe import probe_media
 from tests.engine.actors.support import trio_only
+from tests.fixtures.media import plan_clip
 
 pytestmark = pytest.mark.anyio
 NEVER_IDLE = SessionConfig(prefetch=3, idle_timeout=1e9)
@@ -40,19 +37,7 @@ def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def plan(clip: Path) -> PlaybackPlan:
-    probed = probe_media(clip, name=clip.name, role=FileRole.VIDEO, size=clip.stat().st_size)
-    assert probed.keyframes is not None
-    return PlaybackPlan(
-        version="v1",
-        boundaries=plan_boundaries(probed.keyframes, target=Fraction(2)),
-        time_base=probed.keyframes.time_base,
-        renditions=plan_renditions(probed.streams, source_bit_rate=probed.bit_rate),
-        clocks={
-            s.index: StreamClock(s.time_base or Fraction(1), stream_delay(clip, s.index))
-            for s in probed.streams
-            if s.kind in {"video", "audio"}
-        },
-    )
+    return plan_clip(clip, target=Fraction(2))
 
 
 def _video(plan: PlaybackPlan) -> str:
