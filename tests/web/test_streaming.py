@@ -6,90 +6,20 @@ import hashlib
 import io
 import random
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import anyio
 import av
 import httpx
 import pytest
-from hypercorn.asyncio import serve
-from hypercorn.config import Config
 
-from engine.segmenter.cache import MemorySegmentCache
-from engine.segmenter.workers import SegmentWorkers
-from ingest.catalog import items as item_queries
-from ingest.catalog import libraries as library_queries
-from ingest.catalog.database import open_database
 from ingest.demo import synthesize_clip
-from ingest.models import LibraryKind
-from ingest.opener import SourceOpener
-from ingest.scanner import Scanner
-from tests.fixtures.services import ffmpeg_frames, free_port, require_ffmpeg
-from web.app import Services, create_app
-from web.playback import Playback
+from tests.fixtures.server import Server, running_server
+from tests.fixtures.services import ffmpeg_frames, require_ffmpeg
 
 pytestmark = pytest.mark.anyio
 SECONDS = 16
 FPS = 25
-
-
-@dataclass(frozen=True)
-class Server:
-    url: str
-    item_id: int
-    source: Path
-    playback: Playback
-
-
-@asynccontextmanager
-async def running_server(catalog_url: str, source: Path) -> AsyncIterator[Server]:
-    """Reelbox on loopback (Hypercorn, segment workers, sessions) over a catalog holding
-    ``source``, scanned as a film."""
-    db = open_database(catalog_url)
-    async with db.begin() as conn:
-        library = await library_queries.create_library(conn, "Films", LibraryKind.MOVIES)
-        await library_queries.add_local_source(conn, library.id, str(source.parent))
-    await Scanner(db, SourceOpener({})).scan(library.id)
-    async with db.connect() as conn:
-        [item] = await item_queries.list_items(conn, library_id=library.id)
-    workers = SegmentWorkers(MemorySegmentCache(), encoders=1)
-    playback = Playback(db, workers)
-    app = create_app(Services(version="test", playback=playback))
-    port = free_port()
-    config = Config()
-    config.bind = [f"127.0.0.1:{port}"]
-    config.accesslog = None
-    stop, stopped = anyio.Event(), anyio.Event()
-
-    async def http() -> None:
-        await serve(app, config, shutdown_trigger=stop.wait)
-        stopped.set()
-
-    try:
-        async with anyio.create_task_group() as tg:
-            await tg.start(workers.run)
-            await tg.start(playback.run)
-            tg.start_soon(http)
-            base = f"http://127.0.0.1:{port}"
-            async with httpx.AsyncClient() as client:
-                with anyio.fail_after(10):
-                    while True:
-                        try:
-                            await client.get(f"{base}/healthz")
-                            break
-                        except httpx.TransportError:
-                            await anyio.sleep(0.05)
-            try:
-                yield Server(base, item.id, source, playback)
-            finally:
-                stop.set()  # Hypercorn drains its connections, then the rest stops
-                with anyio.fail_after(15):
-                    await stopped.wait()
-                tg.cancel_scope.cancel()
-    finally:
-        await db.dispose()
 
 
 @pytest.fixture
