@@ -96,7 +96,7 @@ async def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             MemorySegmentCache(settings.stream.cache_bytes),
             encoders=settings.stream.encoders,
         )
-        playback = Playback(runtime.database, workers)
+        playback = Playback(runtime.database, workers, sources=runtime.sources)
         app = create_app(_services(runtime, playback))
         config = HypercornConfig()
         config.bind = [f"{args.host or settings.host}:{args.port or settings.port}"]

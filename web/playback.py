@@ -10,7 +10,9 @@ workers; the session only hears about them, to prefetch.
 
 from __future__ import annotations
 
+import io
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import partial
@@ -21,9 +23,10 @@ import structlog
 from anyio.abc import TaskStatus
 
 from engine.actors import Child, Supervisor
-from engine.errors import CorruptSource, NotFound
+from engine.errors import CorruptSource, EncodeFailed, NotFound
 from engine.media import StreamInfo
 from engine.segmenter.keyframes import KeyframeIndex
+from engine.segmenter.remux import Source
 from engine.segmenter.workers import SegmentWorkers
 from engine.sessions.actor import SessionContext, session_actor
 from engine.sessions.decision import Decision, decide
@@ -40,7 +43,9 @@ from engine.sessions.session import (
 from ingest.catalog import items as item_queries
 from ingest.catalog import libraries as library_queries
 from ingest.catalog.database import Database
-from ingest.sources.local import LocalSource
+from ingest.errors import SourceError, Unreadable
+from ingest.opener import SourcePool
+from ingest.sources import LocalSource, S3Source
 
 log = structlog.get_logger(__name__)
 
@@ -54,7 +59,8 @@ class PlaybackSession:
     decision: Decision
     context: SessionContext
     child: Child[Message]
-    path: str  # the media file, for direct play
+    local_path: str | None  # the media file, for direct play ...
+    presign: Callable[[], Awaitable[str]] | None  # ... or a URL to redirect to (S3)
 
     @property
     def plan(self) -> PlaybackPlan:
@@ -63,7 +69,9 @@ class PlaybackSession:
 
 @dataclass(frozen=True, slots=True)
 class _Media:
-    path: str
+    open: Callable[[], Source]  # in a worker thread; a reader is closed by whoever opened it
+    local_path: str | None
+    presign: Callable[[], Awaitable[str]] | None
     streams: list[StreamInfo]
     keyframes: KeyframeIndex
     container: str | None
@@ -77,12 +85,14 @@ class Playback:
         database: Database,
         workers: SegmentWorkers,
         *,
+        sources: SourcePool | None = None,
         config: SessionConfig | None = None,
         segment_seconds: Fraction = Fraction(6),
         first_segment_seconds: Fraction = Fraction(2),
     ) -> None:
         self._db = database
         self._workers = workers
+        self._sources = sources
         self._config = config or SessionConfig()
         self._target = segment_seconds
         self._first = first_segment_seconds
@@ -125,18 +135,7 @@ class Playback:
             audio_stream=audio_stream,
             limits=limits,
         )
-        plan = await anyio.to_thread.run_sync(
-            partial(
-                plan_playback,
-                media.path,
-                media.streams,
-                media.keyframes,
-                version=media.version,
-                bit_rate=media.bit_rate,
-                target=self._target,
-                first_target=self._first,
-            )
-        )
+        plan = await anyio.to_thread.run_sync(partial(self._plan, media))
         session_id = uuid.uuid4().hex
 
         async def save_progress(position_us: int, final: bool) -> None:
@@ -149,14 +148,15 @@ class Playback:
                 final=final,
             )
 
-        path = media.path
-        context = SessionContext(plan, lambda: path, self._workers, save_progress)
+        context = SessionContext(plan, media.open, self._workers, save_progress)
         child = await self._supervisor.start_child(
             f"session {session_id}",
             session_actor(context, self._config),
             on_exit=lambda _child: self._forget(session_id),
         )
-        session = PlaybackSession(session_id, item_id, decision, context, child, path)
+        session = PlaybackSession(
+            session_id, item_id, decision, context, child, media.local_path, media.presign
+        )
         self._sessions[session_id] = session
         log.info(
             "playback.started",
@@ -203,16 +203,58 @@ class Playback:
             keyframes = await item_queries.get_keyframes(conn, item_id)
             sources = await library_queries.list_sources(conn, item.library_id)
         record = next((s for s in sources if s.id == item.source_id), None)
-        if record is None or record.kind != "local" or record.path is None:
-            raise NotFound(f"item {item_id} is on S3: segmenting S3 items is not implemented yet")
+        if record is None:
+            raise NotFound(f"item {item_id} belongs to no source")
         if keyframes is None:
             raise CorruptSource(f"item {item_id} has no keyframe index to cut segments on")
-        path = str(LocalSource(record.id, Path(record.path)).local_path(item.key))
-        return _Media(
-            path=path,
+        facts = partial(
+            _Media,
             streams=streams,
             keyframes=keyframes[1],
             container=item.container,
             bit_rate=item.bit_rate,
             version=item.version,
         )
+        if record.kind == "local" and record.path is not None:
+            path = str(LocalSource(record.id, Path(record.path)).local_path(item.key))
+            return facts(open=lambda: path, local_path=path, presign=None)
+        if self._sources is None:
+            raise NotFound(f"item {item_id} is on S3, and this server has no S3 access")
+        try:
+            source = await self._sources.get(record)
+        except SourceError as exc:
+            raise NotFound(f"item {item_id}: {exc}") from exc
+        if not isinstance(source, S3Source):
+            raise NotFound(f"item {item_id} is in a source Reelbox cannot stream from")
+        key, size = item.key, item.size
+        return facts(
+            open=partial(_open_object, source, key, size),
+            local_path=None,
+            presign=partial(source.presigned_url, key),
+        )
+
+    def _plan(self, media: _Media) -> PlaybackPlan:
+        """Renditions, boundaries and stream clocks (reads the file: a worker thread)."""
+        source = media.open()
+        try:
+            return plan_playback(
+                source,
+                media.streams,
+                media.keyframes,
+                version=media.version,
+                bit_rate=media.bit_rate,
+                target=self._target,
+                first_target=self._first,
+            )
+        finally:
+            if isinstance(source, io.IOBase):
+                source.close()
+
+
+def _open_object(source: S3Source, key: str, size: int) -> Source:
+    """A reader over an S3 object (a worker thread). An object that cannot be reached fails the
+    one request that needed it, as a retryable ``EncodeFailed`` (S3 errors are mostly brief)."""
+    try:
+        return source.open(key, size)
+    except Unreadable as exc:
+        raise EncodeFailed(f"cannot read the media: {exc}") from exc

@@ -18,7 +18,7 @@ from ingest.catalog.records import Library
 from ingest.demo import generate_demo_library
 from ingest.imagestore import ImageStore, LocalImageStore, S3ImageStore
 from ingest.models import LibraryKind
-from ingest.opener import SourceOpener
+from ingest.opener import SourceOpener, SourcePool
 from ingest.scanner import Scanner
 from ingest.sources import S3Config, open_s3_client
 from web.settings import S3Settings, Settings
@@ -31,6 +31,7 @@ class Runtime:
     settings: Settings
     database: Database
     opener: SourceOpener
+    sources: SourcePool  # long-lived, for playback
     scanner: Scanner
     images: ImageStore
     artwork: Artwork
@@ -58,6 +59,7 @@ async def open_runtime(settings: Settings, *, migrate_schema: bool) -> AsyncIter
         configs: dict[str | None, S3Config] = {None: s3_config(settings.s3)}
         configs.update({name: s3_config(s3) for name, s3 in settings.s3_credentials.items()})
         opener = SourceOpener(configs)
+        sources = await stack.enter_async_context(SourcePool(configs))
         images: ImageStore
         if settings.images_s3_bucket:
             client = await stack.enter_async_context(open_s3_client(configs[None]))
@@ -72,7 +74,7 @@ async def open_runtime(settings: Settings, *, migrate_schema: bool) -> AsyncIter
             processes=settings.scan.processes,
         )
         artwork = Artwork(database, opener, images)
-        yield Runtime(settings, database, opener, scanner, images, artwork)
+        yield Runtime(settings, database, opener, sources, scanner, images, artwork)
 
 
 async def ensure_libraries(

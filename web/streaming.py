@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
-from quart import Blueprint, Response, jsonify, request, send_file
+from quart import Blueprint, Response, jsonify, redirect, request, send_file
 from quart.typing import ResponseReturnValue
 from werkzeug.datastructures import Range
 from werkzeug.exceptions import BadRequest, RequestedRangeNotSatisfiable
@@ -90,13 +90,19 @@ def streaming_routes(playback: Playback) -> Blueprint:
     async def direct(session_id: str) -> ResponseReturnValue:
         """Direct play: the file itself, with HTTP Range requests (206) for seeking."""
         session = playback.session(session_id)
+        if session.local_path is None:
+            # An S3 object: the client fetches it (with its own ranges) from the store itself.
+            assert session.presign is not None
+            response = redirect(await session.presign(), code=307)
+            response.headers["Cache-Control"] = "private, no-store"
+            return response
         mimetype = DIRECT_TYPES.get(session.decision.container, "application/octet-stream")
         wanted = request.range
         if wanted is not None and len(wanted.ranges) == 1 and wanted.ranges[0][0] < 0:
             # A suffix range ("the last N bytes", how some players find an MP4's trailing
             # moov): Quart's file body cannot take one, so resolve it against the size here.
-            return await _file_slice(session.path, wanted, mimetype)
-        return await send_file(session.path, mimetype=mimetype, conditional=True)
+            return await _file_slice(session.local_path, wanted, mimetype)
+        return await send_file(session.local_path, mimetype=mimetype, conditional=True)
 
     @routes.get("/stream/<session_id>/master.m3u8")
     async def master(session_id: str) -> ResponseReturnValue:

@@ -199,6 +199,8 @@ class open_source:
         self._container: Any = None
 
     def __enter__(self) -> Any:
+        if not isinstance(self._source, str):
+            self._source.seek(0)  # a reader read before (another stream's pass) starts over
         try:
             self._container = av.open(self._source, "r")
         except (av.error.FFmpegError, OSError) as exc:

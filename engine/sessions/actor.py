@@ -9,6 +9,7 @@ the composition root gives (the catalog's user data).
 
 from __future__ import annotations
 
+import io
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -46,7 +47,15 @@ class SessionContext:
     container: str = "cmaf"
 
     def producer(self, job: SegmentJob) -> Callable[[], bytes]:
-        return lambda: produce(job, self.open_media())
+        def run() -> bytes:
+            source = self.open_media()
+            try:
+                return produce(job, source)
+            finally:
+                if isinstance(source, io.IOBase):
+                    source.close()  # a reader opened for this job alone
+
+        return run
 
 
 def session_actor(context: SessionContext, config: SessionConfig) -> Actor[Message]:

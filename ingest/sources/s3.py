@@ -436,5 +436,15 @@ class S3Source:
         # RawIOBase has every method PyAV and Pillow use (read, readinto, seek, tell).
         return cast(BinaryIO, self.open_reader(key, size))
 
+    async def presigned_url(self, key: str, *, expires_s: int = 6 * 3600) -> str:
+        """A URL any HTTP client can GET the object with (ranges included) until it expires:
+        direct play of an S3 item redirects there, so the bytes never pass through Reelbox."""
+        url: str = await self.client.generate_presigned_url(
+            "get_object",
+            Params={"Bucket": self.bucket, "Key": self.prefix + key},
+            ExpiresIn=expires_s,
+        )
+        return url
+
     async def aclose(self) -> None:
         """Nothing owned: the client is closed by whoever opened it."""
