@@ -15,6 +15,7 @@ import av
 import httpx
 import pytest
 
+from engine.segmenter.renditions import RenditionKind
 from ingest.demo import synthesize_clip
 from ingest.sources import S3Config
 from tests.fixtures.server import Server, running_server
@@ -329,3 +330,44 @@ async def test_an_s3_item_streams_and_direct_plays_by_redirect(
             assert gone.status_code == 422, gone.text
             assert "no such object" in gone.json()["error"]["message"]
             assert (await client.get(f"{server.url}/healthz")).status_code == 200
+
+
+async def test_a_corrupted_region_fails_only_the_transcodes_over_it(
+    sqlite_catalog_url: str, tmp_path: Path
+) -> None:
+    """Garbage in the middle of the file (a bad disk sector): the encoder's segments over it
+    fail with a clear 422, one request each, retries included; the segments around it play,
+    the session lives on, the server stays healthy."""
+    media = tmp_path / "media"
+    media.mkdir()
+    source = synthesize_clip(
+        media / "Bad Sector (2018).mp4", seconds=SECONDS, width=640, height=480, fps=FPS, gop=FPS
+    )
+    async with running_server(sqlite_catalog_url, source) as server:
+        started = await _start(server)
+        session = server.playback.session(str(started["session_id"]))
+        [ladder] = [
+            r for r in session.plan.renditions if r.kind is RenditionKind.VIDEO and not r.is_remux
+        ]
+        data = bytearray(source.read_bytes())
+        noise = random.Random(3)
+        for i in range(len(data) * 45 // 100, len(data) * 55 // 100):
+            data[i] = noise.randrange(256)
+        source.write_bytes(data)
+        base = f"{server.url}/stream/{session.id}/{ladder.id}"
+        statuses: dict[int, int] = {}
+        async with httpx.AsyncClient(timeout=60) as client:
+            for n in range(session.plan.segment_count):
+                answer = await client.get(f"{base}/{n}.m4s")
+                statuses[n] = answer.status_code
+                if answer.status_code != 200:
+                    assert answer.status_code == 422, answer.text
+                    error = answer.json()["error"]
+                    assert error["code"] == "corrupt_source"
+                    assert "cannot decode" in error["message"]
+            failed = [n for n, status in statuses.items() if status != 200]
+            assert failed and statuses[0] == statuses[len(statuses) - 1] == 200, statuses
+            again = await client.get(f"{base}/{failed[0]}.m4s")
+            assert again.status_code == 422
+            assert (await client.get(f"{server.url}/healthz")).status_code == 200
+        assert session.child.alive
