@@ -95,6 +95,7 @@ async def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         workers = SegmentWorkers(
             MemorySegmentCache(settings.stream.cache_bytes),
             encoders=settings.stream.encoders,
+            max_encodes_per_owner=settings.stream.max_encodes_per_user,
         )
         playback = Playback(runtime.database, workers, sources=runtime.sources)
         app = create_app(_services(runtime, playback))

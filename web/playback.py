@@ -43,6 +43,7 @@ from engine.sessions.session import (
 from ingest.catalog import items as item_queries
 from ingest.catalog import libraries as library_queries
 from ingest.catalog.database import Database
+from ingest.catalog.userdata import record_progress
 from ingest.errors import SourceError, Unreadable
 from ingest.opener import SourcePool
 from ingest.sources import LocalSource, S3Source
@@ -56,6 +57,7 @@ CONTENT_TYPES = {"cmaf": "video/mp4", "mpegts": "video/mp2t"}
 class PlaybackSession:
     id: str
     item_id: int
+    user_id: int | None
     decision: Decision
     context: SessionContext
     child: Child[Message]
@@ -76,6 +78,7 @@ class _Media:
     keyframes: KeyframeIndex
     container: str | None
     bit_rate: int | None
+    duration_us: int | None
     version: str
 
 
@@ -123,7 +126,9 @@ class Playback:
         *,
         audio_stream: int | None = None,
         limits: Limits | None = None,
+        user_id: int | None = None,
     ) -> PlaybackSession:
+        """A session for ``user_id`` (None: anonymous, whose progress is not kept)."""
         if not self._running:
             raise RuntimeError("Playback.run is not running")
         media = await self._media(item_id)
@@ -139,23 +144,34 @@ class Playback:
         session_id = uuid.uuid4().hex
 
         async def save_progress(position_us: int, final: bool) -> None:
-            # User data is written once sessions carry a user (the API issue adds logins).
-            log.info(
+            log.debug(
                 "playback.progress",
                 session=session_id,
                 item_id=item_id,
                 position_us=position_us,
                 final=final,
             )
+            if user_id is None:
+                return
+            async with self._db.begin() as conn:
+                await record_progress(
+                    conn,
+                    user_id,
+                    item_id,
+                    position_us,
+                    duration_us=media.duration_us,
+                    final=final,
+                )
 
-        context = SessionContext(plan, media.open, self._workers, save_progress)
+        owner = None if user_id is None else f"user {user_id}"
+        context = SessionContext(plan, media.open, self._workers, save_progress, owner=owner)
         child = await self._supervisor.start_child(
             f"session {session_id}",
             session_actor(context, self._config),
             on_exit=lambda _child: self._forget(session_id),
         )
         session = PlaybackSession(
-            session_id, item_id, decision, context, child, media.local_path, media.presign
+            session_id, item_id, user_id, decision, context, child, media.local_path, media.presign
         )
         self._sessions[session_id] = session
         log.info(
@@ -178,6 +194,7 @@ class Playback:
             session.context.producer(job),
             # WebVTT is a light read, like a remux: it never waits behind encodes.
             heavy=not job.rendition.is_remux and job.container != "webvtt",
+            owner=session.context.owner,
         )
         if part is not None:
             session.child.mailbox.tell(SegmentRequested(rendition_id, part))
@@ -213,6 +230,7 @@ class Playback:
             keyframes=keyframes[1],
             container=item.container,
             bit_rate=item.bit_rate,
+            duration_us=item.duration_us,
             version=item.version,
         )
         if record.kind == "local" and record.path is not None:

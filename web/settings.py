@@ -53,6 +53,8 @@ class StreamSettings(BaseModel):
     # Concurrent encodes; more are refused fast (429 + Retry-After) once as many again wait.
     encoders: int = Field(default=max(1, (os.cpu_count() or 1) // 2), ge=1, le=64)
     cache_bytes: int = Field(default=512 << 20, ge=1 << 20)
+    # Encodes one user may have in flight at once (0: no cap beyond the server's).
+    max_encodes_per_user: int = Field(default=0, ge=0, le=64)
 
 
 class Settings(BaseSettings):

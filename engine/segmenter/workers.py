@@ -8,6 +8,10 @@
   thread behind a CapacityLimiter: one for encodes (heavy), one for remuxes (light).
 - Admission is fail-fast: when every encoder is busy and ``max_queued_encodes`` encodes already
   wait, a new encode raises ``Overloaded`` with a Retry-After estimated from recent encode times.
+  An encode also names its owner (the user, or None); with ``max_encodes_per_owner`` one owner's
+  encodes in flight (running or queued) are capped, so one user cannot take every encoder. A
+  prefetch counts against its owner like a request, but a request that finds its owner at the
+  cap first drops one of the owner's prefetches nobody waits for: players are served first.
 - ``prefetch`` starts a job nobody awaits yet; ``cancel`` drops one that has no waiter left (after
   a seek): a job still queued for a thread never runs; one already in its thread finishes into
   the cache (PyAV cannot be interrupted, and the segment is likely wanted soon anyway).
@@ -15,7 +19,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
 import anyio
@@ -47,16 +51,22 @@ class WorkerStatistics:
 
 
 class _Job:
-    __slots__ = ("done", "error", "heavy", "key", "result", "scope", "waiters")
+    __slots__ = ("done", "error", "heavy", "key", "owner", "result", "scope", "started", "waiters")
 
-    def __init__(self, key: SegmentKey, heavy: bool) -> None:
+    def __init__(self, key: SegmentKey, heavy: bool, owner: Hashable) -> None:
         self.key = key
         self.heavy = heavy
+        self.owner = owner
         self.done = anyio.Event()
         self.result: bytes | None = None
         self.error: BaseException | None = None
         self.waiters = 0
         self.scope = anyio.CancelScope()
+        self.started = False  # holds a thread: past cancelling
+
+    @property
+    def dropped(self) -> bool:
+        return self.scope.cancel_called and not self.started
 
 
 class SegmentWorkers:
@@ -67,11 +77,15 @@ class SegmentWorkers:
         encoders: int = 2,
         remuxers: int = 8,
         max_queued_encodes: int | None = None,
+        max_encodes_per_owner: int = 0,
     ) -> None:
+        if max_encodes_per_owner < 0:
+            raise ValueError("max_encodes_per_owner must be 0 (no cap) or more")
         self._cache = cache
         self._encoders = anyio.CapacityLimiter(encoders)
         self._remuxers = anyio.CapacityLimiter(remuxers)
         self._max_queued = encoders * 2 if max_queued_encodes is None else max_queued_encodes
+        self._per_owner = max_encodes_per_owner
         self._jobs: dict[SegmentKey, _Job] = {}
         self._tg: TaskGroup | None = None
         self._hits = self._joins = self._produced = self._failed = 0
@@ -88,15 +102,17 @@ class SegmentWorkers:
             finally:
                 self._tg = None
 
-    async def get(self, key: SegmentKey, produce: Produce, *, heavy: bool = False) -> bytes:
-        """The segment's bytes: cached, joined, or produced now."""
+    async def get(
+        self, key: SegmentKey, produce: Produce, *, heavy: bool = False, owner: Hashable = None
+    ) -> bytes:
+        """The segment's bytes: cached, joined, or produced now (for ``owner``)."""
         cached = await self._cache.get(key)
         if cached is not None:
             self._hits += 1
             return cached
         job = self._jobs.get(key)
         if job is None:
-            job = self._start(key, produce, heavy)
+            job = self._start(key, produce, heavy, owner, request=True)
         else:
             self._joins += 1
         job.waiters += 1
@@ -109,12 +125,14 @@ class SegmentWorkers:
         assert job.result is not None
         return job.result
 
-    def prefetch(self, key: SegmentKey, produce: Produce, *, heavy: bool = False) -> bool:
+    def prefetch(
+        self, key: SegmentKey, produce: Produce, *, heavy: bool = False, owner: Hashable = None
+    ) -> bool:
         """Start producing ``key`` unless it is in flight; False when admission refused it."""
         if key in self._jobs:
             return True
         try:
-            self._start(key, produce, heavy, check_cache=True)
+            self._start(key, produce, heavy, owner, check_cache=True)
         except Overloaded:
             return False
         return True
@@ -146,10 +164,19 @@ class SegmentWorkers:
     # --- internals --------------------------------------------------------------------------
 
     def _start(
-        self, key: SegmentKey, produce: Produce, heavy: bool, *, check_cache: bool = False
+        self,
+        key: SegmentKey,
+        produce: Produce,
+        heavy: bool,
+        owner: Hashable,
+        *,
+        check_cache: bool = False,
+        request: bool = False,
     ) -> _Job:
         if self._tg is None:
             raise RuntimeError("SegmentWorkers.run is not running")
+        if heavy and self._per_owner and owner is not None:
+            self._admit_owner(owner, request=request)
         if heavy:
             stats = self._encoders.statistics()
             if stats.borrowed_tokens >= stats.total_tokens and (
@@ -162,10 +189,28 @@ class SegmentWorkers:
                     f"{stats.tasks_waiting} encodes wait",
                     retry_after=max(1.0, retry),
                 )
-        job = _Job(key, heavy)
+        job = _Job(key, heavy, owner)
         self._jobs[key] = job
         self._tg.start_soon(self._run, job, produce, check_cache, name=f"segment {key}")
         return job
+
+    def _admit_owner(self, owner: Hashable, *, request: bool) -> None:
+        mine = [j for j in self._jobs.values() if j.heavy and j.owner == owner and not j.dropped]
+        if len(mine) < self._per_owner:
+            return
+        if request:
+            # A player waits for this one: make room by dropping a prefetch of the same owner
+            # that nobody awaits and that has no thread yet.
+            for job in mine:
+                if job.waiters == 0 and not job.started:
+                    job.scope.cancel()
+                    return
+        self._rejected += 1
+        raise Overloaded(
+            f"{owner} already has {len(mine)} encodes in flight (the limit per user is "
+            f"{self._per_owner})",
+            retry_after=max(1.0, self._mean_encode_s),
+        )
 
     async def _run(self, job: _Job, produce: Produce, check_cache: bool) -> None:
         limiter = self._encoders if job.heavy else self._remuxers
@@ -178,7 +223,7 @@ class SegmentWorkers:
                     job.result = cached
                     return
                 await limiter.acquire()
-                acquired = True
+                acquired = job.started = True
             if not acquired:
                 self._cancelled += 1
                 job.error = EncodeFailed(f"segment {job.key} was cancelled")

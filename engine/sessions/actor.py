@@ -10,7 +10,7 @@ the composition root gives (the catalog's user data).
 from __future__ import annotations
 
 import io
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 
 import anyio
@@ -45,6 +45,7 @@ class SessionContext:
     workers: SegmentWorkers
     save_progress: ProgressSink
     container: str = "cmaf"
+    owner: Hashable = None  # whose encodes these are, for the per-user cap
 
     def producer(self, job: SegmentJob) -> Callable[[], bytes]:
         def run() -> bytes:
@@ -67,7 +68,10 @@ def session_actor(context: SessionContext, config: SessionConfig) -> Actor[Messa
         if isinstance(effect, Prefetch):
             job = plan.job(effect.rendition, effect.n, context.container)
             context.workers.prefetch(
-                plan.key(job), context.producer(job), heavy=not job.rendition.is_remux
+                plan.key(job),
+                context.producer(job),
+                heavy=not job.rendition.is_remux,
+                owner=context.owner,
             )
         elif isinstance(effect, CancelPrefetch):
             job = plan.job(effect.rendition, effect.n, context.container)

@@ -112,6 +112,54 @@ async def test_admission_is_fail_fast_with_retry_after() -> None:
     assert workers.statistics().rejected == 2
 
 
+async def test_one_user_cannot_take_every_encoder() -> None:
+    """Two encodes in flight per user: ann's third is refused when both hold a thread, while
+    bob, anonymous requests and light work still get through."""
+    workers = SegmentWorkers(MemorySegmentCache(), encoders=4, max_encodes_per_owner=2)
+    running, queued = Gate(), Gate()
+    async with anyio.create_task_group() as tg:
+        await tg.start(workers.run)
+        tg.start_soon(lambda: workers.get(key(0), running, heavy=True, owner="ann"))
+        await running.started.wait()
+        assert workers.prefetch(key(1), queued, heavy=True, owner="ann")
+        assert not workers.prefetch(key(2), queued, heavy=True, owner="ann")  # at her cap
+        await queued.started.wait()  # both hold a thread: nothing can make way for a request
+        with pytest.raises(Overloaded, match="ann already has 2 encodes in flight") as refused:
+            await workers.get(key(3), queued, heavy=True, owner="ann")
+        assert refused.value.retry_after >= 1
+        # others, anonymous requests and light work are not held back by ann's cap
+        bob = Gate(b"bob")
+        bob.release.set()
+        assert await workers.get(key(4), bob, heavy=True, owner="bob") == b"bob"
+        assert await workers.get(key(5), bob, heavy=True) == b"bob"
+        assert await workers.get(key(6), lambda: b"light", owner="ann") == b"light"
+        running.release.set()
+        queued.release.set()
+        assert await workers.get(key(1), queued, heavy=True, owner="ann") == b"segment"
+        while workers.statistics().in_flight:
+            await anyio.sleep(0.01)
+        assert await workers.get(key(3), queued, heavy=True, owner="ann") == b"segment"
+        tg.cancel_scope.cancel()
+
+
+async def test_a_request_at_the_cap_drops_its_owners_queued_prefetch() -> None:
+    workers = SegmentWorkers(MemorySegmentCache(), encoders=1, max_encodes_per_owner=2)
+    busy, queued, wanted = Gate(), Gate(), Gate(b"wanted")
+    async with anyio.create_task_group() as tg:
+        await tg.start(workers.run)
+        assert workers.prefetch(key(0), busy, heavy=True, owner="ann")
+        await busy.started.wait()
+        assert workers.prefetch(key(1), queued, heavy=True, owner="ann")  # waits for a thread
+        await anyio.wait_all_tasks_blocked()
+        # the player seeks: its request takes the queued prefetch's place instead of a 429
+        busy.release.set()
+        wanted.release.set()
+        assert await workers.get(key(9), wanted, heavy=True, owner="ann") == b"wanted"
+        tg.cancel_scope.cancel()
+    assert queued.calls == 0
+    assert workers.statistics().cancelled == 1
+
+
 async def test_failures_fail_one_request_and_a_retry_works() -> None:
     workers = SegmentWorkers(MemorySegmentCache())
     attempts: list[int] = []

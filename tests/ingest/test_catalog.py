@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from engine.segmenter.keyframes import KeyframeIndex
-from ingest.catalog import images, items, libraries, migrate, users
+from ingest.catalog import images, items, libraries, migrate, userdata, users
 from ingest.catalog.database import Database, open_database
 from ingest.errors import DatabaseAhead, DatabaseBehind
 from ingest.models import (
@@ -321,3 +321,40 @@ async def test_schema_check_refuses_newer_and_older_databases(catalog_url: str) 
             await migrate.check_schema(db)
     finally:
         await db.dispose()
+
+
+def test_progress_rules_are_the_resume_thresholds_users_know() -> None:
+    hour = 3_600_000_000
+    assert userdata.Progress.of(60_000_000, hour) == userdata.Progress(0, False)  # < 5 %
+    assert userdata.Progress.of(hour // 2, hour) == userdata.Progress(hour // 2, False)
+    assert userdata.Progress.of(hour * 95 // 100, hour) == userdata.Progress(0, True)  # > 90 %
+    assert userdata.Progress.of(-5, hour) == userdata.Progress(0, False)
+    assert userdata.Progress.of(1234, None) == userdata.Progress(1234, False)
+
+
+async def test_playback_progress_is_stored_per_user(database: Database) -> None:
+    _, _, item_id = await _with_one_item(
+        database, "Film (2001).mp4", Titles(type=ItemType.MOVIE, title="Film", year=2001)
+    )
+    duration = 6_000_000
+    async with database.begin() as conn:
+        ann = await users.create_user(conn, "ann", roles=["member"])
+        bob = await users.create_user(conn, "bob", roles=["member"])
+        assert await userdata.get_user_data(conn, ann.id, item_id) is None
+        halfway = await userdata.record_progress(
+            conn, ann.id, item_id, 3_000_000, duration_us=duration, final=False
+        )
+        assert (halfway.position_us, halfway.played, halfway.play_count) == (3_000_000, False, 0)
+        # the final report past 90 %: played once, nothing left to resume
+        done = await userdata.record_progress(
+            conn, ann.id, item_id, 5_900_000, duration_us=duration, final=True
+        )
+        assert (done.position_us, done.played, done.play_count) == (0, True, 1)
+        # watched again, stopped halfway: still played, resumable, not counted again
+        again = await userdata.record_progress(
+            conn, ann.id, item_id, 2_000_000, duration_us=duration, final=True
+        )
+        assert (again.position_us, again.played, again.play_count) == (2_000_000, True, 1)
+        assert await userdata.get_user_data(conn, bob.id, item_id) is None
+        stored = await userdata.get_user_data(conn, ann.id, item_id)
+        assert stored == again and stored.last_played_at is not None

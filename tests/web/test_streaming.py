@@ -16,6 +16,9 @@ import httpx
 import pytest
 
 from engine.segmenter.renditions import RenditionKind
+from engine.sessions.profiles import BUILT_IN
+from ingest.catalog import userdata, users
+from ingest.catalog.database import open_database
 from ingest.demo import synthesize_clip
 from ingest.sources import S3Config
 from tests.fixtures.server import Server, running_server
@@ -371,3 +374,27 @@ async def test_a_corrupted_region_fails_only_the_transcodes_over_it(
             assert again.status_code == 422
             assert (await client.get(f"{server.url}/healthz")).status_code == 200
         assert session.child.alive
+
+
+async def test_a_users_progress_is_kept_and_the_end_marks_it_played(
+    sqlite_catalog_url: str, server: Server
+) -> None:
+    db = open_database(sqlite_catalog_url)
+    try:
+        async with db.begin() as conn:
+            ann = await users.create_user(conn, "ann", roles=["member"])
+        chromium = BUILT_IN["chromium"]
+        first = await server.playback.create(server.item_id, chromium, user_id=ann.id)
+        server.playback.progress(first.id, 9_000_000, paused=True)
+        await server.playback.close(first.id)
+        async with db.connect() as conn:
+            kept = await userdata.get_user_data(conn, ann.id, server.item_id)
+        assert kept is not None and (kept.position_us, kept.played) == (9_000_000, False)
+        again = await server.playback.create(server.item_id, chromium, user_id=ann.id)
+        server.playback.progress(again.id, (SECONDS - 1) * 1_000_000)
+        await server.playback.close(again.id)
+        async with db.connect() as conn:
+            done = await userdata.get_user_data(conn, ann.id, server.item_id)
+        assert done is not None and (done.position_us, done.played, done.play_count) == (0, True, 1)
+    finally:
+        await db.dispose()
