@@ -93,8 +93,10 @@ def synthesize_clip(
     tags: Mapping[str, str] | None = None,
     black_lead_s: float = 0.0,
     bit_rate: int | None = None,
+    preset: str = "veryfast",
 ) -> Path:
     """Write a clip with a keyframe exactly every ``gop`` frames; the container follows the suffix.
+    (``preset="ultrafast"`` makes H.264 without B-frames, as cameras and screen recorders do.)
 
     ``.webm`` wants ``video_codec="libvpx-vp9"`` and gets Opus audio; the others get AAC.
     """
@@ -109,6 +111,7 @@ def synthesize_clip(
         subtitles=subtitles,
         black_lead_s=black_lead_s,
         bit_rate=bit_rate,
+        preset=preset,
     )
     _write_clip(path, spec, tags or {})
     return path

@@ -3,13 +3,16 @@ keeps separately muxed video and audio in sync."""
 
 from __future__ import annotations
 
+import io
 from fractions import Fraction
 from pathlib import Path
 
+import av
 import pytest
 
 from engine.errors import NotFound
-from engine.segmenter.remux import remux_segment
+from engine.segmenter.executor import produce
+from engine.segmenter.remux import remux_segment, stream_delay
 from engine.segmenter.renditions import RenditionKind
 from engine.sessions.plan import PlaybackPlan
 from ingest.demo import synthesize_clip
@@ -107,3 +110,28 @@ def test_one_presentation_offset_keeps_video_and_audio_in_sync(
         first = decode_time + cts + (clock.delay if rendition_id == audio else 0)
         zero.append(first * clock.time_base)
     assert zero[0] == zero[1] == plan.presentation_offset > 0
+
+
+def test_the_offset_covers_the_encoders_delay_for_mpegts(tmp_path: Path) -> None:
+    """A source without B-frames starts at decode time 0, but the ladder's encoder (with
+    B-frames) starts before zero: the one offset covers both, so a transcoded MPEG-TS video
+    rendition (no negative times there) still starts with its audio."""
+    clip = synthesize_clip(
+        tmp_path / "camera.mp4", seconds=6, width=640, height=480, gop=50, preset="ultrafast"
+    )
+    plan = plan_clip(clip, target=Fraction(4))
+    [ladder] = [r for r in plan.renditions if r.kind is RenditionKind.VIDEO and not r.is_remux]
+    audio = plan.rendition(_remux_id(plan, RenditionKind.AUDIO))
+    assert stream_delay(clip, ladder.source_index) == 0
+    assert plan.presentation_offset > 0
+    starts = []
+    for rendition in (ladder, audio):
+        job = plan.job(rendition.id, 0, "mpegts")
+        with av.open(io.BytesIO(produce(job, clip))) as ts:
+            stream = ts.streams[0]
+            first = min(p.pts for p in ts.demux(stream) if p.pts is not None)
+            clock = plan.clocks[rendition.source_index]
+            priming = clock.delay * clock.time_base if rendition is audio else 0
+            starts.append(first * stream.time_base + priming)
+    assert abs(starts[0] - plan.presentation_offset) <= Fraction(1, 90000)
+    assert abs(starts[1] - plan.presentation_offset) <= Fraction(1, 90000) * 2
