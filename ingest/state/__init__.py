@@ -1,0 +1,1 @@
+"""State shared between nodes: cache, event bus, session store, rate limiter (see ``ports``)."""
