@@ -6,6 +6,7 @@ pytest_plugins = [
     "tests.fixtures.services",
     "tests.fixtures.media",
     "tests.fixtures.catalog",
+    "tests.fixtures.oidc",
 ]
 
 
