@@ -21,6 +21,23 @@ Blocking semantics (every method is a coroutine; none blocks the event loop):
 A Redis that restarts or drops the connection must be survived: adapters reconnect, and a call
 made while Redis is unreachable raises ``StateUnavailable`` (mapped to 503 at the web edge),
 never hangs past its timeout and never corrupts local state.
+
+Details both adapters share:
+
+- ``Cache.set`` needs ``ttl_s > 0`` (``ValueError`` otherwise). Invalidation never drops less than
+  the keys set with the tag; the Redis adapter may drop a key that was re-set without it.
+- ``Bus.subscribe(*topics)``: a topic matches itself; a pattern ending in ``*`` matches every topic
+  that starts with what precedes it (``"session:*"``); no topics at all receives every event.
+  ``publish`` stamps ``origin`` with the publishing node's id unless the event carries one, and
+  ``data`` must be JSON-encodable (``TypeError`` otherwise, on one node as on many): subscribers
+  receive it as decoded JSON (lists, str keys). Closing the bus ends every subscriber's iteration.
+- ``LoginSession.expires_at`` must be timezone-aware (``ValueError`` otherwise); it is returned in
+  UTC. Expiry is wall-clock time, so it means the same on every node.
+- ``RateLimiter.hit`` needs ``limit >= 1`` and ``window_s > 0``: ``limit`` attempts pass at once,
+  then one more every ``window_s / limit`` seconds (GCRA); a refused attempt is not counted.
+
+Each adapter has ``statistics()`` returning the record of its port below: counters since it was
+made, for this node only. A count the adapter cannot know (live entries in Redis) is ``None``.
 """
 
 from __future__ import annotations
@@ -88,3 +105,47 @@ class RateLimiter(Protocol):
     async def hit(self, key: str, *, limit: int, window_s: float) -> float: ...
 
     async def reset(self, key: str) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class CacheStatistics:
+    hits: int
+    misses: int
+    sets: int
+    deletes: int
+    invalidations: int  # calls of ``invalidate``
+    invalidated: int  # keys those calls dropped
+    evictions: int  # dropped to stay within the size bound (memory; Redis evicts on its own)
+    failures: int  # calls that raised ``StateUnavailable``
+    entries: int | None  # live and not yet purged entries (memory only)
+
+
+@dataclass(frozen=True, slots=True)
+class BusStatistics:
+    subscribers: int  # on this node
+    published: int  # events this node handed over
+    delivered: int  # events queued to a local subscriber
+    dropped: int  # queued events a slow local subscriber lost (the oldest first)
+    lost: int  # events of other nodes this node never received (a gap while Redis was away)
+    failures: int  # publishes that raised ``StateUnavailable``
+    connected: bool  # whether events from other nodes can arrive right now
+    reconnects: int  # times the subscription to Redis was re-established
+
+
+@dataclass(frozen=True, slots=True)
+class SessionStatistics:
+    puts: int
+    found: int
+    missing: int  # lookups of absent, expired or revoked sessions
+    revocations: int  # calls of ``revoke`` and ``revoke_user``
+    failures: int
+    sessions: int | None  # live sessions held (memory only)
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimitStatistics:
+    allowed: int
+    limited: int
+    resets: int
+    failures: int
+    keys: int | None  # keys with a live limit (memory only)
