@@ -105,6 +105,68 @@ sessions = sa.Table(
     sa.Index(None, "expires_at"),
 )
 
+# --- authentication ------------------------------------------------------------------------------
+
+# A login session's refresh tokens: each refresh marks the presented token rotated and adds the
+# next one, so presenting a rotated token again is reuse (the session is then revoked).
+refresh_tokens = sa.Table(
+    "refresh_tokens",
+    metadata,
+    # SHA-256 hex of the token; the token itself is never stored.
+    sa.Column("token", sa.String(128), primary_key=True),
+    sa.Column(
+        "session_token",
+        sa.String(128),
+        sa.ForeignKey("sessions.token", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    _created(),
+    sa.Column("rotated_at", UTCDateTime(), nullable=True),
+    sa.Index(None, "session_token"),
+)
+
+# The keys that sign access and stream tokens, shared by every node. A key signs while it is the
+# newest unretired one and verifies until ``retired_at``.
+signing_keys = sa.Table(
+    "signing_keys",
+    metadata,
+    sa.Column("kid", sa.String(64), primary_key=True),
+    sa.Column("algorithm", sa.String(16), nullable=False),
+    sa.Column("private_key", sa.Text, nullable=False),  # PKCS#8 PEM
+    _created(),
+    sa.Column("retired_at", UTCDateTime(), nullable=True),
+)
+
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("user_id", Id, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("name", sa.String(128), nullable=False),
+    sa.Column("hash", sa.String(128), nullable=False, unique=True),  # SHA-256 hex of the key
+    sa.Column("prefix", sa.String(16), nullable=False),  # shown to tell keys apart
+    _created(),
+    sa.Column("last_used_at", UTCDateTime(), nullable=True),
+    sa.Column("revoked_at", UTCDateTime(), nullable=True),
+    sa.Index(None, "user_id"),
+)
+
+invites = sa.Table(
+    "invites",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("code_hash", sa.String(128), nullable=False, unique=True),  # SHA-256 hex
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("library_ids", Json, nullable=True),  # null: every library
+    sa.Column("max_parental_rating", sa.Integer, nullable=True),
+    sa.Column("expires_at", UTCDateTime(), nullable=False),
+    sa.Column("created_by", Id, sa.ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
+    _created(),
+    sa.Column("used_by", Id, sa.ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
+    sa.Column("used_at", UTCDateTime(), nullable=True),
+    sa.CheckConstraint("role IN ('admin', 'member', 'child')", name="role"),
+)
+
 # --- libraries and their sources ----------------------------------------------------------------
 
 libraries = sa.Table(
