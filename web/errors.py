@@ -1,10 +1,15 @@
 """The one table from errors to HTTP: status code and a JSON body naming the problem.
 
-Every error response is ``{"error": {"code": ..., "message": ...}}``; nothing answers with an HTML
-page or a traceback. Engine errors map here as the streaming routes arrive.
+Every error response is ``{"error": {"code": ..., "message": ..., "details": {...}}}`` (details
+when there are any); nothing answers with an HTML page or a traceback. Engine errors map here as
+the streaming routes arrive; authentication errors (``web.auth``) too: 401 with WWW-Authenticate,
+429 with Retry-After. ``StateUnavailable`` (Redis away) is 503 with Retry-After.
 """
 
 from __future__ import annotations
+
+import math
+from typing import Any
 
 import structlog
 from quart import Quart, jsonify
@@ -20,6 +25,17 @@ from engine.errors import (
     SessionClosed,
     SessionLost,
     TooManyRestarts,
+)
+from ingest.state.ports import StateUnavailable
+from web.auth import (
+    AuthError,
+    AuthNotFound,
+    Conflict,
+    Forbidden,
+    InvalidRequest,
+    InviteUnusable,
+    RateLimited,
+    Unauthorized,
 )
 
 log = structlog.get_logger(__name__)
@@ -37,10 +53,47 @@ ENGINE_ERRORS: dict[type[Exception], tuple[int, str]] = {
 }
 
 
+# auth error -> (status, code), the first matching class wins.
+AUTH_ERRORS: dict[type[AuthError], tuple[int, str]] = {
+    Unauthorized: (401, "unauthorized"),
+    Forbidden: (403, "forbidden"),
+    RateLimited: (429, "rate_limited"),
+    InvalidRequest: (400, "invalid_request"),
+    AuthNotFound: (404, "not_found"),
+    Conflict: (409, "conflict"),
+    InviteUnusable: (410, "invite_unusable"),
+}
+
+
 def error_response(
-    status: int, code: str, message: str, headers: dict[str, str] | None = None
+    status: int,
+    code: str,
+    message: str,
+    headers: dict[str, str] | None = None,
+    details: dict[str, Any] | None = None,
 ) -> ResponseReturnValue:
-    return jsonify(error={"code": code, "message": message}), status, headers or {}
+    body: dict[str, Any] = {"code": code, "message": message}
+    if details:
+        body["details"] = details
+    return jsonify(error=body), status, headers or {}
+
+
+def auth_error_response(exc: AuthError) -> ResponseReturnValue:
+    status, code = next(
+        (mapped for kind, mapped in AUTH_ERRORS.items() if isinstance(exc, kind)),
+        (400, "invalid_request"),
+    )
+    headers = {}
+    if isinstance(exc, Unauthorized):
+        challenge = f'{exc.scheme} realm="reelbox"'
+        if exc.scheme == "Basic":
+            challenge += ', charset="UTF-8"'
+        elif exc.error:
+            challenge += f', error="{exc.error}"'
+        headers["WWW-Authenticate"] = challenge
+    if isinstance(exc, RateLimited):
+        headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
+    return error_response(status, code, str(exc), headers, exc.details)
 
 
 def register_error_handlers(app: Quart) -> None:
@@ -61,6 +114,17 @@ def register_error_handlers(app: Quart) -> None:
             return error_response(status, code, str(exc), headers)
 
         app.register_error_handler(error_type, handler)
+
+    @app.errorhandler(AuthError)
+    async def auth_error(exc: AuthError) -> ResponseReturnValue:
+        return auth_error_response(exc)
+
+    @app.errorhandler(StateUnavailable)
+    async def state_unavailable(exc: StateUnavailable) -> ResponseReturnValue:
+        log.warning("http.state_unavailable", error=str(exc))
+        return error_response(
+            503, "unavailable", "the shared state store did not answer; retry", {"Retry-After": "1"}
+        )
 
     @app.errorhandler(Exception)
     async def unexpected(exc: Exception) -> ResponseReturnValue:

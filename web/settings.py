@@ -57,6 +57,30 @@ class StreamSettings(BaseModel):
     max_encodes_per_user: int = Field(default=0, ge=0, le=64)
 
 
+class AuthSettings(BaseModel):
+    """Logins, tokens and their lifetimes (``REELBOX_AUTH__ACCESS_TTL_S`` and so on)."""
+
+    access_ttl_s: int = Field(default=15 * 60, ge=30, le=24 * 3600)
+    refresh_ttl_s: int = Field(default=30 * 86400, ge=300)
+    # Stream tokens ride in segment URLs: they must outlive one playback, pauses included.
+    stream_ttl_s: int = Field(default=6 * 3600, ge=60, le=7 * 86400)
+    # A new signing key this often; the old one verifies until its last token expires.
+    key_rotation_s: int = Field(default=7 * 86400, ge=3600)
+    leeway_s: int = Field(default=30, ge=0, le=300)
+    issuer: str = "reelbox"
+    audience: str = "reelbox"
+    basic: bool = True  # accept HTTP Basic (username and password) on the API, for scripts
+    # GCRA: this many attempts at once, then one more every window / attempts.
+    login_attempts_per_account: int = Field(default=10, ge=1)
+    login_attempts_per_address: int = Field(default=30, ge=1)
+    login_window_s: float = Field(default=900.0, gt=0)
+    invite_ttl_s: int = Field(default=7 * 86400, ge=60)
+    # argon2id parameters; hashes made with others are upgraded at the next login.
+    password_time_cost: int = Field(default=3, ge=1, le=20)
+    password_memory_kib: int = Field(default=64 * 1024, ge=8 * 1024, le=4 * 1024 * 1024)
+    password_parallelism: int = Field(default=4, ge=1, le=64)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="REELBOX_",
@@ -80,6 +104,7 @@ class Settings(BaseSettings):
     s3_credentials: dict[str, S3Settings] = Field(default_factory=dict)
     scan: ScanSettings = Field(default_factory=ScanSettings)
     stream: StreamSettings = Field(default_factory=StreamSettings)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["console", "json"] = "console"
 
