@@ -17,7 +17,9 @@ import getpass
 import importlib.metadata
 import json
 import logging
+import os
 import signal
+import socket
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
@@ -25,7 +27,6 @@ from typing import Any
 
 import anyio
 import structlog
-from argon2 import PasswordHasher
 from hypercorn.asyncio import serve as hypercorn_serve
 from hypercorn.config import Config as HypercornConfig
 from rich.console import Console
@@ -52,8 +53,11 @@ from ingest.errors import CatalogError
 from ingest.models import LibraryKind
 from ingest.scanner import ScanStatistics
 from ingest.schedule import ScanScheduler
+from ingest.state import open_state
 from ingest.watcher import LibraryWatcher
 from web.app import Services, create_app
+from web.auth.passwords import Passwords, password_problem
+from web.auth.service import Auth
 from web.logging import configure_logging
 from web.playback import Playback
 from web.runtime import Runtime, ensure_demo_library, ensure_libraries, open_runtime
@@ -74,7 +78,13 @@ def version() -> str:
 
 
 async def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
-    async with open_runtime(settings, migrate_schema=settings.auto_migrate) as runtime:
+    async with (
+        open_runtime(settings, migrate_schema=settings.auto_migrate) as runtime,
+        open_state(settings.redis_url, node_id=f"{socket.gethostname()}:{os.getpid()}") as state,
+    ):
+        # Sessions and login limits live in the shared state (Redis in a cluster); the signing
+        # keys, session records, API keys and invites in the catalog.
+        auth = Auth(runtime.database, state.sessions, state.limiter, settings.auth)
         paths = [*settings.media_dirs, *args.library]
         libraries = await ensure_libraries(runtime, paths, LibraryKind(args.kind))
         async with runtime.database.connect() as conn:
@@ -98,7 +108,7 @@ async def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             max_encodes_per_owner=settings.stream.max_encodes_per_user,
         )
         playback = Playback(runtime.database, workers, sources=runtime.sources)
-        app = create_app(_services(runtime, playback))
+        app = create_app(_services(runtime, playback, auth))
         config = HypercornConfig()
         config.bind = [f"{args.host or settings.host}:{args.port or settings.port}"]
         config.accesslog = None
@@ -126,7 +136,9 @@ async def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _services(runtime: Runtime, playback: Playback | None = None) -> Services:
+def _services(
+    runtime: Runtime, playback: Playback | None = None, auth: Auth | None = None
+) -> Services:
     async def database() -> None:
         await runtime.database.ping()
 
@@ -141,6 +153,7 @@ def _services(runtime: Runtime, playback: Playback | None = None) -> Services:
         checks={"database": database, "images": images},
         scan_status=scan_status,
         playback=playback,
+        auth=auth,
     )
 
 
@@ -284,10 +297,11 @@ async def cmd_user_add(settings: Settings, args: argparse.Namespace) -> int:
     else:
         sys.stderr.write("no terminal to ask for a password: use --password-stdin\n")
         return 2
-    if len(password) < 8:
-        sys.stderr.write("a password needs at least 8 characters\n")
+    problem = password_problem(password)
+    if problem is not None:
+        sys.stderr.write(f"{problem}\n")
         return 2
-    hashed = await anyio.to_thread.run_sync(PasswordHasher().hash, password)
+    hashed = await Passwords.configured(settings.auth).hash(password)
     db = open_database(settings.resolved_database_url)
     try:
         await migrate.upgrade(db)
@@ -295,8 +309,14 @@ async def cmd_user_add(settings: Settings, args: argparse.Namespace) -> int:
             if await user_queries.get_user_by_username(conn, args.username):
                 sys.stderr.write(f"a user named {args.username!r} exists already\n")
                 return 2
+            # Made by the server's owner: sees every library until an admin narrows it.
             user = await user_queries.create_user(
-                conn, args.username, roles=[args.role], password_hash=hashed, email=args.email
+                conn,
+                args.username,
+                roles=[args.role],
+                password_hash=hashed,
+                email=args.email,
+                settings={user_queries.ALL_LIBRARIES: True},
             )
     finally:
         await db.dispose()

@@ -15,6 +15,10 @@ import structlog
 from quart import Quart, jsonify
 from quart.typing import ResponseReturnValue
 
+from web.auth.principal import EXTENSION as AUTH_EXTENSION
+from web.auth.principal import install as auth_hook
+from web.auth.routes import auth_routes
+from web.auth.service import Auth
 from web.errors import register_error_handlers
 from web.playback import Playback
 from web.streaming import streaming_routes
@@ -34,6 +38,9 @@ class Services:
     scan_status: Callable[[], list[dict[str, Any]]] = list
     check_timeout_s: float = 2.0
     playback: Playback | None = None
+    # Authentication: when set, every request is authenticated (``web.auth.principal``) and the
+    # /api/auth, /api/invites and /api/users/me routes are served.
+    auth: Auth | None = None
 
 
 def create_app(services: Services) -> Quart:
@@ -41,6 +48,10 @@ def create_app(services: Services) -> Quart:
     app.config["JSON_SORT_KEYS"] = False
     register_error_handlers(app)
 
+    if services.auth is not None:
+        app.extensions[AUTH_EXTENSION] = services.auth
+        app.before_request(auth_hook(services.auth))
+        app.register_blueprint(auth_routes(services.auth))
     if services.playback is not None:
         app.register_blueprint(streaming_routes(services.playback))
 
