@@ -3,11 +3,13 @@
 Playback reports positions as it goes (``record_progress``); the rules are the ones Jellyfin and
 Plex users know: a position in the first 5 % is not worth resuming (kept as 0), one past 90 % marks
 the item played and clears the resume point, and the play count rises once per playback that
-ends played (the final report of a session).
+ends played (the final report of a session). Marking an item played or unplayed by hand
+(``set_played``) and favourites (``set_favorite``) go through the same one-row upsert.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -85,28 +87,105 @@ async def record_progress(
     progress = Progress.of(position_us, duration_us)
     now = now or datetime.now(UTC)
     counted = 1 if final and progress.played else 0
+    return await _upsert(
+        conn,
+        user_id,
+        item_id,
+        now,
+        insert={
+            "position_us": progress.position_us,
+            "played": progress.played,
+            "play_count": counted,
+            "last_played_at": now,
+        },
+        update={
+            "position_us": progress.position_us,
+            "played": True if progress.played else user_data.c.played,
+            "play_count": user_data.c.play_count + counted,
+            "last_played_at": now,
+        },
+    )
+
+
+async def set_played(
+    conn: AsyncConnection,
+    user_id: int,
+    item_id: int,
+    played: bool,
+    *,
+    now: datetime | None = None,
+) -> UserData:
+    """Mark an item played or unplayed by hand (one upsert). Either clears the resume point.
+    Marking played counts one play, only when the item was not played already; marking unplayed
+    keeps the play count and the last played time."""
+    now = now or datetime.now(UTC)
+    if not played:
+        return await _upsert(
+            conn, user_id, item_id, now, insert={}, update={"played": False, "position_us": 0}
+        )
+    newly = sa.case((user_data.c.played.is_(True), 0), else_=1)
+    return await _upsert(
+        conn,
+        user_id,
+        item_id,
+        now,
+        insert={"played": True, "play_count": 1, "last_played_at": now},
+        update={
+            "played": True,
+            "position_us": 0,
+            "play_count": user_data.c.play_count + newly,
+            "last_played_at": now,
+        },
+    )
+
+
+async def set_favorite(
+    conn: AsyncConnection,
+    user_id: int,
+    item_id: int,
+    favorite: bool,
+    *,
+    now: datetime | None = None,
+) -> UserData:
+    return await _upsert(
+        conn,
+        user_id,
+        item_id,
+        now or datetime.now(UTC),
+        insert={"is_favorite": favorite},
+        update={"is_favorite": favorite},
+    )
+
+
+async def _upsert(
+    conn: AsyncConnection,
+    user_id: int,
+    item_id: int,
+    now: datetime,
+    *,
+    insert: dict[str, Any],
+    update: dict[str, Any],
+) -> UserData:
+    """Insert the user's row for the item with ``insert`` over the defaults, or apply ``update``
+    to the row already there; the row as it is afterwards."""
     stmt = _insert(conn).values(
-        user_id=user_id,
-        item_id=item_id,
-        position_us=progress.position_us,
-        played=progress.played,
-        play_count=counted,
-        last_played_at=now,
-        is_favorite=False,
-        updated_at=now,
+        {
+            "user_id": user_id,
+            "item_id": item_id,
+            "position_us": 0,
+            "played": False,
+            "play_count": 0,
+            "last_played_at": None,
+            "is_favorite": False,
+            "updated_at": now,
+            **insert,
+        }
     )
     stmt = stmt.on_conflict_do_update(
         index_elements=[user_data.c.user_id, user_data.c.item_id],
-        set_={
-            "position_us": stmt.excluded.position_us,
-            "played": sa.or_(user_data.c.played, stmt.excluded.played),
-            "play_count": user_data.c.play_count + counted,
-            "last_played_at": stmt.excluded.last_played_at,
-            "updated_at": stmt.excluded.updated_at,
-        },
+        set_={**update, "updated_at": now},
     ).returning(*user_data.c)
-    row = (await conn.execute(stmt)).one()
-    return _user_data(row)
+    return _user_data((await conn.execute(stmt)).one())
 
 
 async def get_user_data(conn: AsyncConnection, user_id: int, item_id: int) -> UserData | None:
@@ -118,3 +197,20 @@ async def get_user_data(conn: AsyncConnection, user_id: int, item_id: int) -> Us
         )
     ).one_or_none()
     return None if row is None else _user_data(row)
+
+
+async def list_user_data(
+    conn: AsyncConnection, user_id: int, item_ids: Iterable[int]
+) -> dict[int, UserData]:
+    """The user's rows for many items at once (a page's worth), by item id; absent = untouched."""
+    wanted = sorted(set(item_ids))
+    found: dict[int, UserData] = {}
+    for start in range(0, len(wanted), 500):
+        rows = await conn.execute(
+            sa.select(user_data).where(
+                user_data.c.user_id == user_id,
+                user_data.c.item_id.in_(wanted[start : start + 500]),
+            )
+        )
+        found.update((row.item_id, _user_data(row)) for row in rows)
+    return found
