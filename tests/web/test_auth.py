@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -20,7 +21,9 @@ from ingest.catalog import libraries, users
 from ingest.catalog.database import Database
 from ingest.catalog.records import User
 from ingest.models import LibraryKind
+from ingest.state import open_state
 from ingest.state.memory import MemoryRateLimiter, MemorySessionStore
+from tests.fixtures.services import REDIS_URL, service_missing, tcp_answers
 from web.auth import (
     AuthNotFound,
     Conflict,
@@ -603,3 +606,46 @@ async def test_an_external_login_creates_the_user_or_links_a_verified_email(
     assert twin.username == "Ann-Lee"
     admin = await auth.login_external("github", "sub-6", None, False, None, role="admin")
     assert admin.roles == ("admin",) and admin.username == "github"
+
+
+@pytest.mark.redis
+async def test_two_nodes_on_redis_share_revocations_and_login_limits(
+    database: Database, clock: Clock
+) -> None:
+    """The cluster case: each node its own Redis client, one Redis, one catalog."""
+    if not tcp_answers(REDIS_URL, 6379):
+        service_missing("Redis", REDIS_URL)
+    prefix = f"reelbox-test-{uuid.uuid4().hex[:8]}:"
+    async with (
+        open_state(REDIS_URL, node_id="a", prefix=prefix) as state_a,
+        open_state(REDIS_URL, node_id="b", prefix=prefix) as state_b,
+    ):
+        node_a, node_b = (
+            Auth(
+                database,
+                state.sessions,
+                state.limiter,
+                AuthSettings(login_attempts_per_account=2),
+                passwords=cheap_passwords(),
+                clock=clock,
+            )
+            for state in (state_a, state_b)
+        )
+        ann = await add_user(database, node_a, "ann")
+        pair = await node_a.login("ann", PASSWORD, addr="10.0.0.1")
+        await node_b.principal_for_access_token(pair.access_token)
+        await node_a.logout(pair.session_id)
+        with pytest.raises(SessionRevoked):
+            await node_b.principal_for_access_token(pair.access_token)
+
+        pairs = [await node.login("ann", PASSWORD, addr="10.0.0.1") for node in (node_a, node_b)]
+        await node_b.logout_all(ann.id)
+        for each in pairs:
+            with pytest.raises(SessionRevoked):
+                await node_a.principal_for_access_token(each.access_token)
+
+        for node in (node_a, node_b):  # two wrong guesses, one on each node ...
+            with pytest.raises(InvalidCredentials):
+                await node.login("ann", "guess", addr="10.0.0.1")
+        with pytest.raises(RateLimited):  # ... and the account waits on both
+            await node_a.login("ann", PASSWORD, addr="10.0.0.1")
