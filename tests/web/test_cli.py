@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from ingest.catalog import migrate
 from ingest.demo import synthesize_clip
 from tests.fixtures.services import free_port
 
@@ -41,8 +42,9 @@ def reelbox(
 def test_db_upgrade_and_refusal_of_a_newer_database(tmp_path: Path) -> None:
     done = reelbox(tmp_path, "db", "upgrade")
     assert done.returncode == 0, done.stderr
-    assert "catalog at revision 0001" in done.stdout
-    assert "0001 (code head 0001)" in reelbox(tmp_path, "db", "current").stdout
+    head = migrate.head_revision()
+    assert f"catalog at revision {head}" in done.stdout
+    assert f"{head} (code head {head})" in reelbox(tmp_path, "db", "current").stdout
     with sqlite3.connect(tmp_path / "data" / "reelbox.db") as conn:
         conn.execute("UPDATE alembic_version SET version_num = '0099'")
     refused = reelbox(tmp_path, "serve", "--port", str(free_port()))
