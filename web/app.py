@@ -53,7 +53,7 @@ def create_app(services: Services) -> Quart:
         app.before_request(auth_hook(services.auth))
         app.register_blueprint(auth_routes(services.auth))
     if services.playback is not None:
-        app.register_blueprint(streaming_routes(services.playback))
+        app.register_blueprint(streaming_routes(services.playback, services.auth))
 
     @app.get("/healthz")
     async def healthz() -> ResponseReturnValue:

@@ -42,6 +42,7 @@ from engine.sessions.session import (
 )
 from ingest.catalog import items as item_queries
 from ingest.catalog import libraries as library_queries
+from ingest.catalog.browse import rating_age
 from ingest.catalog.database import Database
 from ingest.catalog.userdata import record_progress
 from ingest.errors import SourceError, Unreadable
@@ -127,11 +128,13 @@ class Playback:
         audio_stream: int | None = None,
         limits: Limits | None = None,
         user_id: int | None = None,
+        visible: Callable[[int, int | None], bool] | None = None,
     ) -> PlaybackSession:
-        """A session for ``user_id`` (None: anonymous, whose progress is not kept)."""
+        """A session for ``user_id`` (None: anonymous, whose progress is not kept). ``visible``
+        (library id, parental age) says whether the user may see the item: NotFound if not."""
         if not self._running:
             raise RuntimeError("Playback.run is not running")
-        media = await self._media(item_id)
+        media = await self._media(item_id, visible)
         decision = decide(
             media.container,
             media.streams,
@@ -211,10 +214,16 @@ class Playback:
         session.child.mailbox.tell(CloseRequested())
         await session.child.wait()
 
-    async def _media(self, item_id: int) -> _Media:
+    async def _media(
+        self, item_id: int, visible: Callable[[int, int | None], bool] | None
+    ) -> _Media:
         async with self._db.connect() as conn:
             item = await item_queries.get_item(conn, item_id)
             if item is None or item.status != "ok":
+                raise NotFound(f"no playable item {item_id}")
+            if visible is not None and not visible(
+                item.library_id, rating_age(item.official_rating)
+            ):
                 raise NotFound(f"no playable item {item_id}")
             streams = await item_queries.get_streams(conn, item_id)
             keyframes = await item_queries.get_keyframes(conn, item_id)

@@ -1,14 +1,21 @@
 """Streaming routes: start a playback session, then its HLS and DASH playlists and segments.
 
 Thin: each route parses, calls ``Playback``, and sets the HTTP details (content types, caching,
-CORS). Errors go through ``web.errors`` (an unknown session is 404, a busy server 429). The API
-issue wraps these in authentication.
+CORS). Errors go through ``web.errors`` (an unknown session is 404, a busy server 429).
+
+With authentication configured (``auth``), starting a session needs a login, the item must be
+one the user may see (404 otherwise), and the session's URLs carry a stream token
+(``?token=``): players that cannot send headers (hls.js, AVPlayer, TVs) follow the playlists'
+URIs, so every URI written into a playlist or manifest carries the token it was fetched with. A
+session's routes answer its owner (by login or by its stream token) and admins; to anyone else
+the session does not exist (404). Without ``auth`` (component tests, benchmarks) they are open.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, ParamSpec, TypeVar
+from urllib.parse import urlencode
 
 import anyio
 from quart import Blueprint, Response, jsonify, redirect, request, send_file
@@ -16,11 +23,19 @@ from quart.typing import ResponseReturnValue
 from werkzeug.datastructures import Range
 from werkzeug.exceptions import BadRequest, RequestedRangeNotSatisfiable
 
+from engine.errors import NotFound
 from engine.segmenter.playlists import dash_manifest, hls_master, hls_media, hls_subtitles
 from engine.segmenter.renditions import RenditionKind
 from engine.sessions.decision import Method
 from engine.sessions.profiles import BUILT_IN, Limits
-from web.playback import Playback
+from web.auth.principal import (
+    Principal,
+    allow_stream_token,
+    optional_principal,
+    require_login,
+)
+from web.auth.service import Auth
+from web.playback import Playback, PlaybackSession
 
 PLAYLIST = "application/vnd.apple.mpegurl"
 WEBVTT = "text/vtt; charset=utf-8"
@@ -34,8 +49,27 @@ DIRECT_TYPES = {
 }
 
 
-def streaming_routes(playback: Playback) -> Blueprint:
+P = ParamSpec("P")
+R = TypeVar("R")
+View = Callable[P, Awaitable[R]]
+
+
+def streaming_routes(playback: Playback, auth: Auth | None = None) -> Blueprint:
     routes = Blueprint("streaming", __name__)
+
+    def login(view: View[P, R]) -> View[P, R]:
+        return view if auth is None else require_login(view)
+
+    def owner_or_token(view: View[P, R]) -> View[P, R]:
+        return view if auth is None else allow_stream_token("session_id")(view)
+
+    def session_of(session_id: str) -> PlaybackSession:
+        """The session, if the caller may use it (404 otherwise, as for an unknown one)."""
+        session = playback.session(session_id)
+        principal = optional_principal() if auth is not None else None
+        if principal is not None and not _owns(principal, session):
+            raise NotFound(f"no playback session {session_id!r} (it may have ended)")
+        return session
 
     @routes.after_request
     async def cors(response: Response) -> Response:
@@ -43,6 +77,7 @@ def streaming_routes(playback: Playback) -> Blueprint:
         return response
 
     @routes.post("/api/playback")
+    @login
     async def start() -> ResponseReturnValue:
         body = await request.get_json(silent=True)
         if not isinstance(body, dict):
@@ -54,30 +89,44 @@ def streaming_routes(playback: Playback) -> Blueprint:
             raise BadRequest(f"profile must be one of {', '.join(sorted(BUILT_IN))}")
         limits = Limits(max_bitrate=_int(body, "max_bitrate"), max_height=_int(body, "max_height"))
         assert item_id is not None
+        principal = optional_principal() if auth is not None else None
         session = await playback.create(
-            item_id, profile, audio_stream=_int(body, "audio_stream"), limits=limits
+            item_id,
+            profile,
+            audio_stream=_int(body, "audio_stream"),
+            limits=limits,
+            user_id=principal.user_id if principal else None,
+            visible=None if principal is None else _visible_to(principal),
         )
         base = f"/stream/{session.id}"
         decision = session.decision
+        token = None
+        if auth is not None and principal is not None:
+            token = (await auth.stream_token(principal, session.id)).token
+        query = _query(token=token)
         return jsonify(
+            stream_token=token,
             session_id=session.id,
             method=decision.method.value,
             video=decision.video.value if decision.video else None,
             audio=decision.audio.value if decision.audio else None,
             reasons=[r.value for r in decision.reasons],
             renditions=[r.id for r in session.plan.renditions],
-            master_url=f"{base}/master.m3u8",
-            dash_url=f"{base}/manifest.mpd",
-            direct_url=f"{base}/file" if decision.method is Method.DIRECT_PLAY else None,
+            master_url=f"{base}/master.m3u8{query}",
+            dash_url=f"{base}/manifest.mpd{query}",
+            direct_url=f"{base}/file{query}" if decision.method is Method.DIRECT_PLAY else None,
         ), 201
 
     @routes.delete("/api/playback/<session_id>")
+    @owner_or_token
     async def stop(session_id: str) -> ResponseReturnValue:
-        await playback.close(session_id)
+        await playback.close(session_of(session_id).id)
         return "", 204
 
     @routes.post("/api/playback/<session_id>/progress")
+    @owner_or_token
     async def progress(session_id: str) -> ResponseReturnValue:
+        session_of(session_id)
         body = await request.get_json(silent=True)
         if not isinstance(body, dict):
             raise BadRequest('send a JSON object: {"position_us": 12000000, "paused": false}')
@@ -87,9 +136,10 @@ def streaming_routes(playback: Playback) -> Blueprint:
         return "", 204
 
     @routes.get("/stream/<session_id>/file")
+    @owner_or_token
     async def direct(session_id: str) -> ResponseReturnValue:
         """Direct play: the file itself, with HTTP Range requests (206) for seeking."""
-        session = playback.session(session_id)
+        session = session_of(session_id)
         if session.local_path is None:
             # An S3 object: the client fetches it (with its own ranges) from the store itself.
             assert session.presign is not None
@@ -105,59 +155,72 @@ def streaming_routes(playback: Playback) -> Blueprint:
         return await send_file(session.local_path, mimetype=mimetype, conditional=True)
 
     @routes.get("/stream/<session_id>/master.m3u8")
+    @owner_or_token
     async def master(session_id: str) -> ResponseReturnValue:
-        plan = playback.session(session_id).plan
-        text = hls_master(plan.renditions, uri=lambda r: f"{r.id}/index.m3u8")
+        plan = session_of(session_id).plan
+        query = _query(token=request.args.get("token"))
+        text = hls_master(plan.renditions, uri=lambda r: f"{r.id}/index.m3u8{query}")
         return _text(text, PLAYLIST)
 
     @routes.get("/stream/<session_id>/<rendition_id>/index.m3u8")
+    @owner_or_token
     async def media(session_id: str, rendition_id: str) -> ResponseReturnValue:
-        plan = playback.session(session_id).plan
+        plan = session_of(session_id).plan
         rendition = plan.rendition(rendition_id)  # 404 for an unknown rendition
+        query = _query(token=request.args.get("token"))
         if rendition.kind is RenditionKind.SUBTITLE:
             text = hls_subtitles(
-                plan.boundaries, time_base=plan.time_base, segment_uri=lambda n: f"{n}.vtt"
+                plan.boundaries,
+                time_base=plan.time_base,
+                segment_uri=lambda n: f"{n}.vtt{query}",
             )
             return _text(text, PLAYLIST)
         ts = request.args.get("container") == "ts"
+        suffix = "ts" if ts else "m4s"
         text = hls_media(
             plan.boundaries,
             time_base=plan.time_base,
-            segment_uri=(lambda n: f"{n}.ts") if ts else (lambda n: f"{n}.m4s"),
-            init_uri=None if ts else "init.mp4",
+            segment_uri=lambda n: f"{n}.{suffix}{query}",
+            init_uri=None if ts else f"init.mp4{query}",
         )
         return _text(text, PLAYLIST)
 
     @routes.get("/stream/<session_id>/manifest.mpd")
+    @owner_or_token
     async def manifest(session_id: str) -> ResponseReturnValue:
-        plan = playback.session(session_id).plan
+        plan = session_of(session_id).plan
+        query = _query(token=request.args.get("token"))
         text = dash_manifest(
             plan.renditions,
             plan.boundaries,
             time_base=plan.time_base,
-            initialization="$RepresentationID$/init.mp4",
-            media="$RepresentationID$/$Number$.m4s",
+            initialization=f"$RepresentationID$/init.mp4{query}",
+            media=f"$RepresentationID$/$Number$.m4s{query}",
         )
         return _text(text, "application/dash+xml")
 
     @routes.get("/stream/<session_id>/<rendition_id>/init.mp4")
+    @owner_or_token
     async def init(session_id: str, rendition_id: str) -> ResponseReturnValue:
-        data = await playback.segment(session_id, rendition_id, None)
+        data = await playback.segment(session_of(session_id).id, rendition_id, None)
         return _segment(data, "video/mp4")
 
     @routes.get("/stream/<session_id>/<rendition_id>/<int:n>.m4s")
+    @owner_or_token
     async def fragment(session_id: str, rendition_id: str, n: int) -> ResponseReturnValue:
-        data = await playback.segment(session_id, rendition_id, n)
+        data = await playback.segment(session_of(session_id).id, rendition_id, n)
         return _segment(data, "video/iso.segment")
 
     @routes.get("/stream/<session_id>/<rendition_id>/<int:n>.ts")
+    @owner_or_token
     async def transport(session_id: str, rendition_id: str, n: int) -> ResponseReturnValue:
-        data = await playback.segment(session_id, rendition_id, n, "mpegts")
+        data = await playback.segment(session_of(session_id).id, rendition_id, n, "mpegts")
         return _segment(data, "video/mp2t")
 
     @routes.get("/stream/<session_id>/<rendition_id>/<int:n>.vtt")
+    @owner_or_token
     async def subtitles(session_id: str, rendition_id: str, n: int) -> ResponseReturnValue:
-        data = await playback.segment(session_id, rendition_id, n, "webvtt")
+        data = await playback.segment(session_of(session_id).id, rendition_id, n, "webvtt")
         return _segment(data, WEBVTT)
 
     return routes
@@ -191,6 +254,27 @@ async def _file_slice(path: str, wanted: Range, mimetype: str) -> Response:
             "Accept-Ranges": "bytes",
         },
     )
+
+
+def _owns(principal: Principal, session: PlaybackSession) -> bool:
+    if principal.method == "stream":
+        return principal.may_stream(session.id)
+    return principal.is_admin or session.user_id == principal.user_id
+
+
+def _visible_to(principal: Principal) -> Callable[[int, int | None], bool]:
+    """Whether an item (its library, its parental rating as an age) is one ``principal`` sees."""
+
+    def visible(library_id: int, age: int | None) -> bool:
+        return principal.can_see_library(library_id) and principal.can_see_rating(age)
+
+    return visible
+
+
+def _query(**params: str | None) -> str:
+    """``?a=b`` for the parameters that have a value, else nothing."""
+    present = {k: v for k, v in params.items() if v}
+    return f"?{urlencode(present)}" if present else ""
 
 
 def _int(body: dict[str, Any], name: str, *, required: bool = False) -> int | None:

@@ -9,8 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import uuid
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import jwt
 import pytest
@@ -19,10 +18,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from ingest.catalog import auth as auth_queries
 from ingest.catalog import libraries, users
 from ingest.catalog.database import Database
-from ingest.catalog.records import User
 from ingest.models import LibraryKind
 from ingest.state import open_state
-from ingest.state.memory import MemoryRateLimiter, MemorySessionStore
+from ingest.state.memory import MemorySessionStore
+from tests.fixtures.auth import PASSWORD, Clock, add_user, cheap_passwords, make_auth
 from tests.fixtures.services import REDIS_URL, service_missing, tcp_answers
 from web.auth import (
     AuthNotFound,
@@ -36,87 +35,10 @@ from web.auth import (
     SessionRevoked,
     TokenExpired,
 )
-from web.auth.passwords import Passwords
 from web.auth.service import Auth
 from web.settings import AuthSettings
 
 pytestmark = pytest.mark.anyio
-
-PASSWORD = "correct horse battery"
-
-
-@dataclass
-class Clock:
-    """A settable clock, starting at the real time (the memory store expires by wall time)."""
-
-    now: datetime = field(default_factory=lambda: datetime.now(UTC))
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
-
-
-class CountingPasswords(Passwords):
-    """Real argon2, counting the verifications done (to compare the work of two failures)."""
-
-    def __init__(self, **kwargs: int) -> None:
-        super().__init__(**kwargs)
-        self.checks = 0
-
-    def _check(self, hashed: str, password: str) -> bool:
-        self.checks += 1
-        return super()._check(hashed, password)
-
-
-def cheap_passwords(**kwargs: int) -> CountingPasswords:
-    return CountingPasswords(
-        time_cost=kwargs.get("time_cost", 1),
-        memory_kib=kwargs.get("memory_kib", 8 * 1024),
-        parallelism=kwargs.get("parallelism", 1),
-    )
-
-
-def make_auth(
-    database: Database,
-    *,
-    clock: Clock,
-    store: MemorySessionStore | None = None,
-    limiter: MemoryRateLimiter | None = None,
-    passwords: Passwords | None = None,
-    **settings: object,
-) -> Auth:
-    return Auth(
-        database,
-        store if store is not None else MemorySessionStore(),
-        limiter if limiter is not None else MemoryRateLimiter(),
-        AuthSettings.model_validate(settings),
-        passwords=passwords or cheap_passwords(),
-        clock=clock,
-    )
-
-
-async def add_user(
-    database: Database,
-    auth: Auth,
-    username: str,
-    *,
-    role: str = "member",
-    password: str = PASSWORD,
-    all_libraries: bool = True,
-    max_parental_rating: int | None = None,
-) -> User:
-    hashed = await auth.hash_password(password)
-    async with database.begin() as conn:
-        return await users.create_user(
-            conn,
-            username,
-            roles=[role],
-            password_hash=hashed,
-            settings={users.ALL_LIBRARIES: True} if all_libraries else {},
-            max_parental_rating=max_parental_rating,
-        )
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from ingest.catalog import libraries
 from ingest.catalog.database import Database
 from ingest.models import LibraryKind
 from ingest.state.memory import MemorySessionStore
-from tests.web.test_auth import PASSWORD, Clock, add_user, make_auth
+from tests.fixtures.auth import PASSWORD, Clock, add_user, make_auth
 from web.app import Services, create_app
 from web.auth.principal import allow_stream_token, current_principal, require_login
 from web.auth.routes import external_login

@@ -21,6 +21,7 @@ from ingest.catalog import userdata, users
 from ingest.catalog.database import open_database
 from ingest.demo import synthesize_clip
 from ingest.sources import S3Config
+from tests.fixtures.auth import PASSWORD, add_user
 from tests.fixtures.server import Server, running_server
 from tests.fixtures.services import ffmpeg_frames, require_ffmpeg
 
@@ -398,3 +399,64 @@ async def test_a_users_progress_is_kept_and_the_end_marks_it_played(
         assert done is not None and (done.position_us, done.played, done.play_count) == (0, True, 1)
     finally:
         await db.dispose()
+
+
+async def test_with_logins_a_session_is_its_owners_and_its_urls_carry_a_stream_token(
+    sqlite_catalog_url: str, tmp_path: Path
+) -> None:
+    """As served: starting needs a login and an item the user may see; the playlists' URIs all
+    carry the session's stream token (so ffmpeg, like hls.js, plays the master URL as given);
+    anyone else finds no such session; a logout ends the token at once."""
+    media = tmp_path / "media"
+    media.mkdir()
+    source = synthesize_clip(media / "Members Only (2020).mp4", seconds=6, fps=FPS, gop=FPS)
+    async with running_server(sqlite_catalog_url, source, with_auth=True) as server:
+        assert server.auth is not None
+        ann = await add_user(server.database, server.auth, "ann", all_libraries=False)
+        bob = await add_user(server.database, server.auth, "bob", all_libraries=False)
+        async with server.database.begin() as conn:
+            await users.set_library_access(conn, ann.id, [server.library_id])
+        async with httpx.AsyncClient(base_url=server.url) as client:
+            body = {"item_id": server.item_id, "profile": "chromium"}
+            anonymous = await client.post("/api/playback", json=body)
+            assert anonymous.status_code == 401
+            assert anonymous.json()["error"]["code"] == "unauthorized"
+            tokens = {}
+            for name in ("ann", "bob"):
+                answer = await client.post(
+                    "/api/auth/login", json={"username": name, "password": PASSWORD}
+                )
+                assert answer.status_code == 200, answer.text
+                tokens[name] = {"Authorization": f"Bearer {answer.json()['access_token']}"}
+            hidden = await client.post("/api/playback", json=body, headers=tokens["bob"])
+            assert hidden.status_code == 404  # bob may not see the library: no such item
+            started = await client.post("/api/playback", json=body, headers=tokens["ann"])
+            assert started.status_code == 201, started.text
+            session = started.json()
+            token = session["stream_token"]
+            assert session["master_url"].endswith(f"?token={token}")
+            master = await client.get(session["master_url"])
+            assert master.status_code == 200
+            uris = [line for line in master.text.splitlines() if line and line[0] != "#"]
+            uris += [
+                line.split('URI="')[1].rstrip('"')
+                for line in master.text.splitlines()
+                if 'URI="' in line
+            ]
+            assert uris and all(uri.endswith(f"?token={token}") for uri in uris)
+            frames = await anyio.to_thread.run_sync(
+                ffmpeg_frames, f"{server.url}{session['master_url']}", "v:0"
+            )
+            assert len(frames) == 6 * FPS
+            bare = session["master_url"].split("?")[0]
+            assert (await client.get(bare)).status_code == 401
+            assert (await client.get(bare, headers=tokens["ann"])).status_code == 200
+            assert (await client.get(bare, headers=tokens["bob"])).status_code == 404
+            # a stream token opens its own session only
+            other = await client.post("/api/playback", json=body, headers=tokens["ann"])
+            foreign = f"/stream/{other.json()['session_id']}/master.m3u8?token={token}"
+            assert (await client.get(foreign)).status_code == 403
+            logout = await client.post("/api/auth/logout-all", headers=tokens["ann"])
+            assert logout.status_code in (200, 204), logout.text
+            assert (await client.get(session["master_url"])).status_code == 401
+        assert bob.id != ann.id
