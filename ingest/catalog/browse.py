@@ -328,6 +328,11 @@ def _item_from(viewer: Viewer) -> sa.Join:
 
 def summary_query(viewer: Viewer) -> sa.Select[Any]:
     """The columns ``summaries`` needs, from the items ``viewer`` may see; callers add the rest."""
+    return _summary_columns(viewer).where(visible(viewer))
+
+
+def _summary_columns(viewer: Viewer) -> sa.Select[Any]:
+    """``summary_query`` without the visibility condition, for rows already found visible."""
     return (
         sa.select(
             m.id, m.library_id, m.type, m.title, m.sort_title, m.year, m.duration_us,
@@ -337,7 +342,6 @@ def summary_query(viewer: Viewer) -> sa.Select[Any]:
             ud.position_us, ud.played, ud.is_favorite, ud.play_count, ud.last_played_at,
         )
         .select_from(_item_from(viewer))
-        .where(visible(viewer))
     )  # fmt: skip
 
 
@@ -583,7 +587,7 @@ async def browse_items(
     elif query.offset > 0:
         ids = ids.offset(query.offset)
     page = ids.subquery("page")
-    shown = summary_query(viewer).join(page, page.c.id == m.id).order_by(*order)
+    shown = _summary_columns(viewer).join(page, page.c.id == m.id).order_by(*order)
     rows = (await conn.execute(shown)).all()
     more = len(rows) > limit
     rows = rows[:limit]
