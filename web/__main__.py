@@ -26,9 +26,11 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import httpx
 import structlog
 from hypercorn.asyncio import serve as hypercorn_serve
 from hypercorn.config import Config as HypercornConfig
+from quart import Blueprint
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -56,7 +58,11 @@ from ingest.schedule import ScanScheduler
 from ingest.state import open_state
 from ingest.watcher import LibraryWatcher
 from web.app import Services, create_app
+from web.auth.configure import oidc_providers, server_secret
+from web.auth.oidc import OidcClient
+from web.auth.oidc_routes import oidc_routes
 from web.auth.passwords import Passwords, password_problem
+from web.auth.routes import external_login
 from web.auth.service import Auth
 from web.logging import configure_logging
 from web.playback import Playback
@@ -81,10 +87,22 @@ async def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     async with (
         open_runtime(settings, migrate_schema=settings.auto_migrate) as runtime,
         open_state(settings.redis_url, node_id=f"{socket.gethostname()}:{os.getpid()}") as state,
+        httpx.AsyncClient(timeout=10) as oidc_http,  # to OpenID Connect providers
     ):
         # Sessions and login limits live in the shared state (Redis in a cluster); the signing
         # keys, session records, API keys and invites in the catalog.
         auth = Auth(runtime.database, state.sessions, state.limiter, settings.auth)
+        blueprints = []
+        if settings.auth.oidc:
+            oidc = OidcClient(oidc_providers(settings), oidc_http, server_secret(settings))
+            blueprints.append(
+                oidc_routes(
+                    oidc,
+                    external_login(auth, role=settings.auth.oidc_role),
+                    public_url=settings.auth.public_url,
+                    allowed_redirects=settings.auth.oidc_redirects,
+                )
+            )
         paths = [*settings.media_dirs, *args.library]
         libraries = await ensure_libraries(runtime, paths, LibraryKind(args.kind))
         async with runtime.database.connect() as conn:
@@ -108,7 +126,7 @@ async def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             max_encodes_per_owner=settings.stream.max_encodes_per_user,
         )
         playback = Playback(runtime.database, workers, sources=runtime.sources)
-        app = create_app(_services(runtime, playback, auth))
+        app = create_app(_services(runtime, playback, auth, tuple(blueprints)))
         config = HypercornConfig()
         config.bind = [f"{args.host or settings.host}:{args.port or settings.port}"]
         config.accesslog = None
@@ -137,7 +155,10 @@ async def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _services(
-    runtime: Runtime, playback: Playback | None = None, auth: Auth | None = None
+    runtime: Runtime,
+    playback: Playback | None = None,
+    auth: Auth | None = None,
+    blueprints: tuple[Blueprint, ...] = (),
 ) -> Services:
     async def database() -> None:
         await runtime.database.ping()
@@ -154,6 +175,7 @@ def _services(
         scan_status=scan_status,
         playback=playback,
         auth=auth,
+        blueprints=blueprints,
     )
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import anyio
 import structlog
-from quart import Quart, jsonify
+from quart import Blueprint, Quart, jsonify
 from quart.typing import ResponseReturnValue
 
 from web.auth.principal import EXTENSION as AUTH_EXTENSION
@@ -41,6 +41,8 @@ class Services:
     # Authentication: when set, every request is authenticated (``web.auth.principal``) and the
     # /api/auth, /api/invites and /api/users/me routes are served.
     auth: Auth | None = None
+    # More routes the composition root assembled (OpenID Connect login, ...).
+    blueprints: tuple[Blueprint, ...] = ()
 
 
 def create_app(services: Services) -> Quart:
@@ -52,6 +54,8 @@ def create_app(services: Services) -> Quart:
         app.extensions[AUTH_EXTENSION] = services.auth
         app.before_request(auth_hook(services.auth))
         app.register_blueprint(auth_routes(services.auth))
+    for blueprint in services.blueprints:
+        app.register_blueprint(blueprint)
     if services.playback is not None:
         app.register_blueprint(streaming_routes(services.playback, services.auth))
 

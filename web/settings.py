@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -57,6 +57,36 @@ class StreamSettings(BaseModel):
     max_encodes_per_user: int = Field(default=0, ge=0, le=64)
 
 
+class OidcProviderSettings(BaseModel):
+    """One OpenID Connect provider, named by its key in ``auth.oidc``:
+    ``REELBOX_AUTH__OIDC__KEYCLOAK__ISSUER=https://sso.example/realms/home``,
+    ``..._CLIENT_ID``, ``..._CLIENT_SECRET``; ``KIND=google`` or ``apple`` for the presets."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["generic", "google", "apple"] = "generic"
+    issuer: str | None = None  # required for generic providers
+    client_id: str
+    client_secret: SecretStr | None = None
+    display_name: str | None = None
+    scopes: list[str] = Field(default_factory=lambda: ["openid", "email", "profile"])
+    apple_team_id: str | None = None
+    apple_key_id: str | None = None
+    apple_private_key_file: Path | None = None  # the .p8 file
+
+    @model_validator(mode="after")
+    def _complete(self) -> OidcProviderSettings:
+        if self.kind == "generic" and not self.issuer:
+            raise ValueError("a generic OIDC provider needs an issuer URL")
+        if self.kind == "google" and self.client_secret is None:
+            raise ValueError("Google needs a client secret")
+        if self.kind == "apple" and not (
+            self.apple_team_id and self.apple_key_id and self.apple_private_key_file
+        ):
+            raise ValueError("Apple needs apple_team_id, apple_key_id and apple_private_key_file")
+        return self
+
+
 class AuthSettings(BaseModel):
     """Logins, tokens and their lifetimes (``REELBOX_AUTH__ACCESS_TTL_S`` and so on)."""
 
@@ -79,6 +109,17 @@ class AuthSettings(BaseModel):
     password_time_cost: int = Field(default=3, ge=1, le=20)
     password_memory_kib: int = Field(default=64 * 1024, ge=8 * 1024, le=4 * 1024 * 1024)
     password_parallelism: int = Field(default=4, ge=1, le=64)
+    # OpenID Connect providers by name (lower case: the name is part of the login URLs).
+    oidc: dict[str, OidcProviderSettings] = Field(default_factory=dict)
+    # The role of a user an OIDC login creates; they see no library until an admin grants one.
+    oidc_role: Literal["member", "child"] = "member"
+    # Where this server is reached (behind a proxy): the OIDC callback URL is built from it.
+    public_url: str | None = None
+    # Where a login may send the browser back to (client apps): URL prefixes.
+    oidc_redirects: list[str] = Field(default_factory=list)
+    # Seals the pending OIDC login cookie; every node of a cluster needs the same one. Unset on
+    # one machine: a random secret kept in the data directory.
+    secret: SecretStr | None = None
 
 
 class Settings(BaseSettings):
