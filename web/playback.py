@@ -42,7 +42,7 @@ from engine.sessions.session import (
 )
 from ingest.catalog import items as item_queries
 from ingest.catalog import libraries as library_queries
-from ingest.catalog.browse import rating_age
+from ingest.catalog.browse import Viewer, is_visible
 from ingest.catalog.database import Database
 from ingest.catalog.userdata import record_progress
 from ingest.errors import SourceError, Unreadable
@@ -128,13 +128,13 @@ class Playback:
         audio_stream: int | None = None,
         limits: Limits | None = None,
         user_id: int | None = None,
-        visible: Callable[[int, int | None], bool] | None = None,
+        viewer: Viewer | None = None,
     ) -> PlaybackSession:
-        """A session for ``user_id`` (None: anonymous, whose progress is not kept). ``visible``
-        (library id, parental age) says whether the user may see the item: NotFound if not."""
+        """A session for ``user_id`` (None: anonymous, whose progress is not kept). With a
+        ``viewer``, an item that viewer may not see is NotFound, as it is when browsing."""
         if not self._running:
             raise RuntimeError("Playback.run is not running")
-        media = await self._media(item_id, visible)
+        media = await self._media(item_id, viewer)
         decision = decide(
             media.container,
             media.streams,
@@ -214,16 +214,12 @@ class Playback:
         session.child.mailbox.tell(CloseRequested())
         await session.child.wait()
 
-    async def _media(
-        self, item_id: int, visible: Callable[[int, int | None], bool] | None
-    ) -> _Media:
+    async def _media(self, item_id: int, viewer: Viewer | None) -> _Media:
         async with self._db.connect() as conn:
             item = await item_queries.get_item(conn, item_id)
             if item is None or item.status != "ok":
                 raise NotFound(f"no playable item {item_id}")
-            if visible is not None and not visible(
-                item.library_id, rating_age(item.official_rating)
-            ):
+            if viewer is not None and not await is_visible(conn, viewer, item_id):
                 raise NotFound(f"no playable item {item_id}")
             streams = await item_queries.get_streams(conn, item_id)
             keyframes = await item_queries.get_keyframes(conn, item_id)

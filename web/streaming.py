@@ -28,6 +28,7 @@ from engine.segmenter.playlists import dash_manifest, hls_master, hls_media, hls
 from engine.segmenter.renditions import RenditionKind
 from engine.sessions.decision import Method
 from engine.sessions.profiles import BUILT_IN, Limits
+from ingest.catalog.browse import Viewer
 from web.auth.principal import (
     Principal,
     allow_stream_token,
@@ -96,7 +97,7 @@ def streaming_routes(playback: Playback, auth: Auth | None = None) -> Blueprint:
             audio_stream=_int(body, "audio_stream"),
             limits=limits,
             user_id=principal.user_id if principal else None,
-            visible=None if principal is None else _visible_to(principal),
+            viewer=None if principal is None else _viewer(principal),
         )
         base = f"/stream/{session.id}"
         decision = session.decision
@@ -262,13 +263,9 @@ def _owns(principal: Principal, session: PlaybackSession) -> bool:
     return principal.is_admin or session.user_id == principal.user_id
 
 
-def _visible_to(principal: Principal) -> Callable[[int, int | None], bool]:
-    """Whether an item (its library, its parental rating as an age) is one ``principal`` sees."""
-
-    def visible(library_id: int, age: int | None) -> bool:
-        return principal.can_see_library(library_id) and principal.can_see_rating(age)
-
-    return visible
+def _viewer(principal: Principal) -> Viewer:
+    """What ``principal`` may see: the same rule as browsing."""
+    return Viewer(principal.user_id, principal.library_ids, principal.max_parental_rating)
 
 
 def _query(**params: str | None) -> str:
