@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages a step needs when they are missing (CI and fresh machines run as
-# root; elsewhere sudo is used if present). Usage: ensure-system.sh python|ffmpeg|postgres|redis
+# root; elsewhere sudo is used if present).
+# Usage: ensure-system.sh python|ffmpeg|postgres|redis|chromium|npm
 set -euo pipefail
 
 SUDO=""
@@ -31,6 +32,13 @@ for need in "$@"; do
         ;;
     redis)
         command -v redis-server >/dev/null || apt_install redis-server
+        ;;
+    chromium)
+        # Debian's build: the browser tests drive /usr/bin/chromium (no browser download).
+        [ -x /usr/bin/chromium ] || apt_install chromium
+        ;;
+    npm)
+        command -v npm >/dev/null || apt_install nodejs npm
         ;;
     *)
         echo "ensure-system: unknown need $need" >&2

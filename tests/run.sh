@@ -31,6 +31,14 @@ wait_for() { # host port what
 
 bash tests/ensure-system.sh ffmpeg
 
+# --- the browser test: Debian's Chromium and hls.js ---------------------------------------------
+bash tests/ensure-system.sh chromium npm
+# npm install (not npm ci) when node_modules is missing or the lock changed since the last install.
+if ! cmp -s tests/browser/package-lock.json tests/browser/node_modules/.reelbox-installed-lock; then
+    (cd tests/browser && npm install --no-audit --no-fund --loglevel=error >/dev/null)
+    cp tests/browser/package-lock.json tests/browser/node_modules/.reelbox-installed-lock
+fi
+
 # --- PostgreSQL ---------------------------------------------------------------------------------
 export REELBOX_TEST_DATABASE_URL=${REELBOX_TEST_DATABASE_URL:-postgresql+asyncpg://root@127.0.0.1:5432/postgres}
 read -r pg_host pg_port < <(url_host_port "$REELBOX_TEST_DATABASE_URL" 5432)
