@@ -326,6 +326,10 @@ media_items = sa.Table(
     sa.Index(None, "album_id", "disc_number", "track_number"),
     sa.Index(None, "content_hash"),
     sa.Index(None, "status"),
+    # Browsing across libraries (home rows, "all films") and a season's episodes.
+    sa.Index(None, "type", "sort_title"),
+    sa.Index(None, "added_at"),
+    sa.Index(None, "season_id"),
 )
 
 streams = sa.Table(
@@ -471,6 +475,7 @@ playlist_items = sa.Table(
     # Sparse ordering keys (gaps of 1024) so a move rewrites one row, not the list.
     sa.Column("position", sa.BigInteger, nullable=False),
     sa.UniqueConstraint("playlist_id", "position"),
+    sa.Index(None, "item_id"),  # deleting an item finds its playlist entries
 )
 
 playlist_shares = sa.Table(
@@ -481,4 +486,5 @@ playlist_shares = sa.Table(
     ),
     sa.Column("user_id", Id, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("can_edit", sa.Boolean, nullable=False, default=False),
+    sa.Index(None, "user_id"),  # the playlists shared with a user
 )
