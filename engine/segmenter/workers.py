@@ -10,8 +10,8 @@
   wait, a new encode raises ``Overloaded`` with a Retry-After estimated from recent encode times.
   An encode also names its owner (the user, or None); with ``max_encodes_per_owner`` one owner's
   encodes in flight (running or queued) are capped, so one user cannot take every encoder. A
-  prefetch counts against its owner like a request, but a request that finds its owner at the
-  cap first drops one of the owner's prefetches nobody waits for: players are served first.
+  prefetch counts like a request, but a player's request that finds the queue (or its owner)
+  full first drops a queued prefetch nobody waits for: players are served before guesses.
 - ``prefetch`` starts a job nobody awaits yet; ``cancel`` drops one that has no waiter left (after
   a seek): a job still queued for a thread never runs; one already in its thread finishes into
   the cache (PyAV cannot be interrupted, and the segment is likely wanted soon anyway).
@@ -111,7 +111,7 @@ class SegmentWorkers:
             self._hits += 1
             return cached
         job = self._jobs.get(key)
-        if job is None:
+        if job is None or job.dropped:  # a dropped prefetch is not joined: it will not run
             job = self._start(key, produce, heavy, owner, request=True)
         else:
             self._joins += 1
@@ -179,14 +179,19 @@ class SegmentWorkers:
             self._admit_owner(owner, request=request)
         if heavy:
             stats = self._encoders.statistics()
-            if stats.borrowed_tokens >= stats.total_tokens and (
-                stats.tasks_waiting >= self._max_queued
+            queued = [j for j in self._jobs.values() if j.heavy and not j.started and not j.dropped]
+            if (
+                stats.borrowed_tokens >= stats.total_tokens
+                and len(queued) >= self._max_queued
+                # A player's request takes the place of a queued prefetch (its owner's first):
+                # a guess about what is wanted next never turns a real request away.
+                and not (request and _drop_prefetch(queued, owner))
             ):
                 self._rejected += 1
-                retry = self._mean_encode_s * (stats.tasks_waiting + 1) / stats.total_tokens
+                retry = self._mean_encode_s * (len(queued) + 1) / stats.total_tokens
                 raise Overloaded(
                     f"all {int(stats.total_tokens)} encoders are busy and "
-                    f"{stats.tasks_waiting} encodes wait",
+                    f"{len(queued)} encodes wait",
                     retry_after=max(1.0, retry),
                 )
         job = _Job(key, heavy, owner)
@@ -196,15 +201,8 @@ class SegmentWorkers:
 
     def _admit_owner(self, owner: Hashable, *, request: bool) -> None:
         mine = [j for j in self._jobs.values() if j.heavy and j.owner == owner and not j.dropped]
-        if len(mine) < self._per_owner:
+        if len(mine) < self._per_owner or (request and _drop_prefetch(mine, owner)):
             return
-        if request:
-            # A player waits for this one: make room by dropping a prefetch of the same owner
-            # that nobody awaits and that has no thread yet.
-            for job in mine:
-                if job.waiters == 0 and not job.started:
-                    job.scope.cancel()
-                    return
         self._rejected += 1
         raise Overloaded(
             f"{owner} already has {len(mine)} encodes in flight (the limit per user is "
@@ -243,8 +241,20 @@ class SegmentWorkers:
         finally:
             if acquired:
                 limiter.release()
-            self._jobs.pop(job.key, None)
+            if self._jobs.get(job.key) is job:  # a request may have replaced a dropped job
+                del self._jobs[job.key]
             job.done.set()
+
+
+def _drop_prefetch(jobs: list[_Job], owner: Hashable) -> bool:
+    """Cancel one job that nobody awaits and that has no thread yet (a prefetch), preferring
+    ``owner``'s and then the newest (the furthest guess ahead); False when there is none."""
+    spare = [j for j in reversed(jobs) if j.waiters == 0 and not j.started and not j.dropped]
+    spare.sort(key=lambda j: j.owner != owner)  # stable: newest first within each group
+    if not spare:
+        return False
+    spare[0].scope.cancel()
+    return True
 
 
 def _for_waiter(key: SegmentKey, error: BaseException) -> EngineError:

@@ -208,3 +208,26 @@ async def test_workers_must_be_running() -> None:
     produce: Callable[[], bytes] = lambda: b""  # noqa: E731
     with pytest.raises(RuntimeError, match="not running"):
         await workers.get(key(0), produce)
+
+
+async def test_a_players_request_is_never_refused_for_a_prefetch() -> None:
+    """A seek while the queue holds prefetches: the request takes a prefetch's place (and the
+    prefetch of the same segment, dropped, is not joined) instead of a 429."""
+    workers = SegmentWorkers(MemorySegmentCache(), encoders=1, max_queued_encodes=2)
+    busy, guessed, seek = Gate(), Gate(), Gate(b"seek")
+    async with anyio.create_task_group() as tg:
+        await tg.start(workers.run)
+        assert workers.prefetch(key(0), busy, heavy=True, owner="ann")
+        await busy.started.wait()
+        assert workers.prefetch(key(1), guessed, heavy=True, owner="ann")
+        assert workers.prefetch(key(2), guessed, heavy=True, owner="ann")
+        assert not workers.prefetch(key(3), guessed, heavy=True, owner="ann")  # queue full
+        seek.release.set()
+        busy.release.set()
+        guessed.release.set()
+        assert await workers.get(key(40), seek, heavy=True, owner="ann") == b"seek"
+        # the dropped prefetch (the newest guess, 2) is produced afresh when asked for
+        assert await workers.get(key(2), guessed, heavy=True, owner="ann") == b"segment"
+        tg.cancel_scope.cancel()
+    assert workers.statistics().rejected == 1
+    assert workers.statistics().cancelled == 1
