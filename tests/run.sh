@@ -31,13 +31,15 @@ wait_for() { # host port what
 
 bash tests/ensure-system.sh ffmpeg
 
-# --- the browser test: Debian's Chromium and hls.js ---------------------------------------------
+# --- Node peers: Debian's Chromium with hls.js (browser test), oidc-provider (OIDC login tests) ---
 bash tests/ensure-system.sh chromium npm
 # npm install (not npm ci) when node_modules is missing or the lock changed since the last install.
-if ! cmp -s tests/browser/package-lock.json tests/browser/node_modules/.reelbox-installed-lock; then
-    (cd tests/browser && npm install --no-audit --no-fund --loglevel=error >/dev/null)
-    cp tests/browser/package-lock.json tests/browser/node_modules/.reelbox-installed-lock
-fi
+for package in tests/browser tests/oidc; do
+    if ! cmp -s "$package/package-lock.json" "$package/node_modules/.reelbox-installed-lock"; then
+        (cd "$package" && npm install --no-audit --no-fund --loglevel=error >/dev/null)
+        cp "$package/package-lock.json" "$package/node_modules/.reelbox-installed-lock"
+    fi
+done
 
 # --- PostgreSQL ---------------------------------------------------------------------------------
 export REELBOX_TEST_DATABASE_URL=${REELBOX_TEST_DATABASE_URL:-postgresql+asyncpg://root@127.0.0.1:5432/postgres}
