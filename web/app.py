@@ -15,8 +15,11 @@ import structlog
 from quart import Blueprint, Quart, jsonify
 from quart.typing import ResponseReturnValue
 
+from web.api import Api, api_blueprints
+from web.api.openapi import install as install_openapi
 from web.auth.principal import EXTENSION as AUTH_EXTENSION
 from web.auth.principal import install as auth_hook
+from web.auth.principal import require_admin
 from web.auth.routes import auth_routes
 from web.auth.service import Auth
 from web.errors import register_error_handlers
@@ -26,6 +29,8 @@ from web.streaming import streaming_routes
 log = structlog.get_logger(__name__)
 
 Check = Callable[[], Awaitable[None]]
+# Request bodies are small JSON documents; a larger one is refused with 413 before it is read.
+MAX_BODY = 1 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,12 +48,21 @@ class Services:
     auth: Auth | None = None
     # More routes the composition root assembled (OpenID Connect login, ...).
     blueprints: tuple[Blueprint, ...] = ()
+    # The REST resources (users, libraries, items, images, user data, playlists): served when
+    # set, and only with ``auth`` (every one of them needs a login).
+    api: Api | None = None
 
 
 def create_app(services: Services) -> Quart:
     app = Quart("reelbox")
     app.config["JSON_SORT_KEYS"] = False
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
     register_error_handlers(app)
+    # The OpenAPI document at /api/openapi.json (Swagger UI at /api/docs); before the routes,
+    # whose ``<id:...>`` parameters need its converter.
+    install_openapi(
+        app, title="Reelbox", version=services.version, authenticated=services.auth is not None
+    )
 
     if services.auth is not None:
         app.extensions[AUTH_EXTENSION] = services.auth
@@ -58,6 +72,11 @@ def create_app(services: Services) -> Quart:
         app.register_blueprint(blueprint)
     if services.playback is not None:
         app.register_blueprint(streaming_routes(services.playback, services.auth))
+    if services.api is not None:
+        if services.auth is None:
+            raise ValueError("the REST API needs authentication (Services.auth)")
+        for blueprint in api_blueprints(services.api):
+            app.register_blueprint(blueprint)
 
     @app.get("/healthz")
     async def healthz() -> ResponseReturnValue:
@@ -74,9 +93,11 @@ def create_app(services: Services) -> Quart:
             200 if ready else 503
         )
 
-    @app.get("/api/scans")
     async def scans() -> ResponseReturnValue:
+        """Every library's scan statistics (admins, when logins are on)."""
         return jsonify(scans=services.scan_status())
+
+    app.get("/api/scans")(scans if services.auth is None else require_admin(scans))
 
     return app
 

@@ -4,6 +4,13 @@ Every error response is ``{"error": {"code": ..., "message": ..., "details": {..
 when there are any); nothing answers with an HTML page or a traceback. Engine errors map here as
 the streaming routes arrive; authentication errors (``web.auth``) too: 401 with WWW-Authenticate,
 429 with Retry-After. ``StateUnavailable`` (Redis away) is 503 with Retry-After.
+
+The REST resources (``web.api``): their own errors (``API_ERRORS``), the catalog's they let
+through (``CATALOG_ERRORS``: a cursor from another query, a playlist that is hidden or not the
+user's to change), and request validation by quart-schema: 400 ``invalid_request`` whose
+``details`` name the first refused field (``field``) and list every problem (``errors``).
+Malformed JSON is 400, a body over ``MAX_CONTENT_LENGTH`` 413, a wrong method 405: werkzeug's
+HTTP errors, in the same shape.
 """
 
 from __future__ import annotations
@@ -12,8 +19,11 @@ import math
 from typing import Any
 
 import structlog
+from pydantic import ValidationError
 from quart import Quart, jsonify
 from quart.typing import ResponseReturnValue
+from quart_schema import RequestSchemaValidationError
+from quart_schema.validation import QuerystringValidationError
 from werkzeug.exceptions import HTTPException
 
 from engine.errors import (
@@ -26,7 +36,10 @@ from engine.errors import (
     SessionLost,
     TooManyRestarts,
 )
+from ingest.catalog.browse import InvalidCursor
+from ingest.catalog.playlists import PlaylistDenied, PlaylistNotFound
 from ingest.state.ports import StateUnavailable
+from web.api.context import ApiError, Clash, Invalid, Missing, Refused
 from web.auth import (
     AuthError,
     AuthNotFound,
@@ -62,6 +75,20 @@ AUTH_ERRORS: dict[type[AuthError], tuple[int, str]] = {
     AuthNotFound: (404, "not_found"),
     Conflict: (409, "conflict"),
     InviteUnusable: (410, "invite_unusable"),
+}
+
+
+# REST resource and catalog errors -> (status, code).
+API_ERRORS: dict[type[Exception], tuple[int, str]] = {
+    Missing: (404, "not_found"),
+    Refused: (403, "forbidden"),
+    Clash: (409, "conflict"),
+    Invalid: (400, "invalid_request"),
+}
+CATALOG_ERRORS: dict[type[Exception], tuple[int, str]] = {
+    InvalidCursor: (400, "invalid_cursor"),
+    PlaylistNotFound: (404, "not_found"),
+    PlaylistDenied: (403, "forbidden"),
 }
 
 
@@ -115,6 +142,28 @@ def register_error_handlers(app: Quart) -> None:
 
         app.register_error_handler(error_type, handler)
 
+    @app.errorhandler(RequestSchemaValidationError)
+    async def invalid_request(exc: RequestSchemaValidationError) -> ResponseReturnValue:
+        problems = validation_problems(exc.validation_error)
+        details: dict[str, Any] = {"errors": problems}
+        if problems:
+            details["field"] = problems[0]["field"]
+        where = "query string" if isinstance(exc, QuerystringValidationError) else "body"
+        summary = "; ".join(f"{p['field'] or where}: {p['message']}" for p in problems[:5])
+        return error_response(400, "invalid_request", f"invalid {where}: {summary}", None, details)
+
+    for error_type, (status, code) in {**API_ERRORS, **CATALOG_ERRORS}.items():
+
+        async def mapped(
+            exc: Exception, status: int = status, code: str = code
+        ) -> ResponseReturnValue:
+            details = exc.details if isinstance(exc, ApiError) else None
+            if isinstance(exc, InvalidCursor):
+                details = {"field": "cursor"}
+            return error_response(status, code, str(exc), None, details)
+
+        app.register_error_handler(error_type, mapped)
+
     @app.errorhandler(AuthError)
     async def auth_error(exc: AuthError) -> ResponseReturnValue:
         return auth_error_response(exc)
@@ -130,3 +179,17 @@ def register_error_handlers(app: Quart) -> None:
     async def unexpected(exc: Exception) -> ResponseReturnValue:
         log.exception("http.unhandled_error", error=repr(exc))
         return error_response(500, "internal_error", "an unexpected error occurred; it was logged")
+
+
+def validation_problems(error: Exception) -> list[dict[str, str]]:
+    """A validation error as ``[{"field": "a.0.b", "message": ..., "type": ...}]``."""
+    if isinstance(error, ValidationError):
+        return [
+            {
+                "field": ".".join(str(part) for part in problem["loc"]),
+                "message": problem["msg"],
+                "type": problem["type"],
+            }
+            for problem in error.errors(include_url=False, include_input=False)
+        ]
+    return [{"field": "", "message": str(error), "type": type(error).__name__}]
