@@ -57,6 +57,9 @@ from ingest.scanner import ScanStatistics
 from ingest.schedule import ScanScheduler
 from ingest.state import open_state
 from ingest.watcher import LibraryWatcher
+from web.api import Api
+from web.api.cache import MetadataCache
+from web.api.scans import ScanQueue
 from web.app import Services, create_app
 from web.auth.configure import oidc_providers, server_secret
 from web.auth.oidc import OidcClient
@@ -111,14 +114,36 @@ async def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             libraries = await ensure_demo_library(runtime)
         log.info("serve.libraries", names=[lib.name for lib in libraries or existing])
 
+        # The REST API's query cache lives in the shared state; every scan drops what it changed.
+        metadata = MetadataCache(state.cache)
+
+        async def after_scan(library_id: int) -> None:
+            if settings.scan.images:
+                await runtime.artwork.render_library(library_id)
+            await metadata.library_changed(library_id)
+
         scheduler = ScanScheduler(
             runtime.database,
             runtime.scanner,
             interval_s=settings.scan.interval_s,
-            after_scan=runtime.artwork.render_library if settings.scan.images else None,
+            after_scan=after_scan,
         )
+        scans = ScanQueue(runtime.scanner, after_scan=after_scan)  # asked for through the API
         watcher = LibraryWatcher(
             runtime.database, runtime.scanner, debounce_ms=settings.scan.watch_debounce_ms
+        )
+
+        async def libraries_changed() -> None:
+            watcher.refresh()
+
+        api = Api(
+            runtime.database,
+            auth,
+            runtime.images,
+            metadata,
+            scans,
+            s3_credentials=frozenset(settings.s3_credentials),
+            libraries_changed=libraries_changed,
         )
         workers = SegmentWorkers(
             MemorySegmentCache(settings.stream.cache_bytes),
@@ -126,7 +151,7 @@ async def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             max_encodes_per_owner=settings.stream.max_encodes_per_user,
         )
         playback = Playback(runtime.database, workers, sources=runtime.sources)
-        app = create_app(_services(runtime, playback, auth, tuple(blueprints)))
+        app = create_app(_services(runtime, playback, auth, tuple(blueprints), api))
         config = HypercornConfig()
         config.bind = [f"{args.host or settings.host}:{args.port or settings.port}"]
         config.accesslog = None
@@ -146,6 +171,7 @@ async def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             await tg.start(workers.run)
             await tg.start(playback.run)
             await tg.start(scheduler.run)
+            await tg.start(scans.run)
             if settings.scan.watch:
                 await tg.start(watcher.run)
             log.info("serve.listening", url=f"http://{config.bind[0]}/")
@@ -159,6 +185,7 @@ def _services(
     playback: Playback | None = None,
     auth: Auth | None = None,
     blueprints: tuple[Blueprint, ...] = (),
+    api: Api | None = None,
 ) -> Services:
     async def database() -> None:
         await runtime.database.ping()
@@ -176,6 +203,7 @@ def _services(
         playback=playback,
         auth=auth,
         blueprints=blueprints,
+        api=api,
     )
 
 
