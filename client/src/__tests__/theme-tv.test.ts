@@ -1,0 +1,57 @@
+import { AA_NON_TEXT, AA_TEXT, contrastRatio } from '../theme/contrast';
+import { breakpoint, colors, gridColumns, nonTextPairs, textPairs, typeScale } from '../theme';
+import { pickNext, type Rect } from '../tv/spatial';
+
+describe('contrast', () => {
+  it('computes the WCAG ratio', () => {
+    expect(contrastRatio('#000000', '#ffffff')).toBeCloseTo(21, 5);
+    expect(contrastRatio('#777777', '#ffffff')).toBeCloseTo(4.48, 2);
+  });
+
+  it.each(textPairs.map(([fg, bg]) => [fg, bg]))('text %s on %s passes AA', (fg, bg) => {
+    expect(contrastRatio(colors[fg as keyof typeof colors], colors[bg as keyof typeof colors])).toBeGreaterThanOrEqual(AA_TEXT);
+  });
+
+  it.each(nonTextPairs.map(([fg, bg]) => [fg, bg]))('focus ring %s on %s passes 3:1', (fg, bg) => {
+    expect(contrastRatio(colors[fg as keyof typeof colors], colors[bg as keyof typeof colors])).toBeGreaterThanOrEqual(AA_NON_TEXT);
+  });
+});
+
+describe('responsive layout', () => {
+  it.each([
+    [375, false, 'phone'],
+    [800, false, 'tablet'],
+    [1280, false, 'desktop'],
+    [1920, false, 'tv'],
+    [3840, false, 'tv'],
+    [960, true, 'tv'],
+  ])('%d wide (tv=%s) is %s', (width, tv, bp) => {
+    expect(breakpoint(width, tv)).toBe(bp);
+  });
+
+  it('grows type on a TV and fits more poster columns on wider screens', () => {
+    expect(typeScale('tv').body.fontSize).toBeGreaterThan(typeScale('phone').body.fontSize ?? 0);
+    expect(gridColumns(375, 'phone')).toBe(3);
+    expect(gridColumns(3840, 'tv')).toBeGreaterThan(gridColumns(1920, 'tv'));
+  });
+});
+
+describe('spatial navigation', () => {
+  // A 3x2 grid of 100x150 posters with 10-pt gaps, and a header button above the first.
+  const cell = (col: number, row: number): Rect => ({ x: col * 110, y: 60 + row * 160, width: 100, height: 150 });
+  const header: Rect = { x: 0, y: 0, width: 80, height: 40 };
+  const rects = [header, cell(0, 0), cell(1, 0), cell(2, 0), cell(0, 1), cell(1, 1), cell(2, 1)];
+
+  it.each<[string, Rect, 'up' | 'down' | 'left' | 'right', number]>([
+    ['right along a row', cell(0, 0), 'right', 2],
+    ['left along a row', cell(2, 1), 'left', 5],
+    ['down a column', cell(1, 0), 'down', 5],
+    ['up a column', cell(2, 1), 'up', 3],
+    ['up to the header', cell(0, 0), 'up', 0],
+    ['nothing right of the last column', cell(2, 0), 'right', -1],
+    ['nothing below the last row', cell(0, 1), 'down', -1],
+  ])('%s', (_name, from, direction, expected) => {
+    const candidates = rects.map((r) => (r === from ? { ...r, width: 0 } : r));
+    expect(pickNext(from, candidates, direction)).toBe(expected);
+  });
+});

@@ -1,0 +1,81 @@
+/**
+ * A pressable control with an accessible name and role and the visible focus ring (keyboard,
+ * D-pad and remote focus alike). Every interactive element of the app is one of these.
+ */
+import { useEffect, useRef, useState, type ComponentRef, type ReactNode } from 'react';
+import {
+  Platform,
+  Pressable,
+  type AccessibilityRole,
+  type PressableProps,
+  type StyleProp,
+  type ViewStyle,
+} from 'react-native';
+
+import { focusRing, focusRingHidden, radius } from '../theme';
+
+export interface FocusableProps extends Omit<PressableProps, 'style' | 'children' | 'accessibilityLabel' | 'role'> {
+  /** The accessible name, read by screen readers (required: every control has one). */
+  label: string;
+  role?: AccessibilityRole;
+  selected?: boolean;
+  style?: StyleProp<ViewStyle>;
+  /** Extra style while focused (the ring is always drawn). */
+  focusedStyle?: StyleProp<ViewStyle>;
+  children: ReactNode | ((state: { focused: boolean; pressed: boolean }) => ReactNode);
+  /** TV: take focus when the screen opens. */
+  autoFocus?: boolean;
+}
+
+const webReset: ViewStyle = Platform.OS === 'web' ? ({ outlineStyle: 'none' } as unknown as ViewStyle) : {};
+
+export function Focusable({
+  label,
+  role = 'button',
+  selected,
+  disabled,
+  style,
+  focusedStyle,
+  children,
+  autoFocus,
+  onFocus,
+  onBlur,
+  ...rest
+}: FocusableProps) {
+  const [focused, setFocused] = useState(false);
+  const own = useRef<ComponentRef<typeof Pressable> | null>(null);
+  useEffect(() => {
+    // Native TV uses hasTVPreferredFocus; a browser needs the element focused.
+    if (autoFocus && Platform.OS === 'web') (own.current as unknown as HTMLElement | null)?.focus?.();
+  }, [autoFocus]);
+  return (
+    <Pressable
+      ref={own}
+      accessibilityRole={role}
+      accessibilityLabel={label}
+      accessibilityState={{ selected: selected ?? undefined, disabled: disabled ?? undefined }}
+      disabled={disabled}
+      hasTVPreferredFocus={autoFocus}
+      onFocus={(e) => {
+        setFocused(true);
+        onFocus?.(e);
+      }}
+      onBlur={(e) => {
+        setFocused(false);
+        onBlur?.(e);
+      }}
+      style={({ pressed }) => [
+        { borderRadius: radius.md },
+        webReset,
+        style,
+        focused ? focusRing : focusRingHidden,
+        focused ? focusedStyle : null,
+        pressed ? { opacity: 0.85 } : null,
+        disabled ? { opacity: 0.5 } : null,
+      ]}
+      {...rest}
+    >
+      {({ pressed }) => (typeof children === 'function' ? children({ focused, pressed }) : children)}
+    </Pressable>
+  );
+}
