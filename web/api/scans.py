@@ -3,7 +3,8 @@ group (``run``), one library at a time.
 
 A library already waiting is not queued twice; a full queue refuses the request (``Overloaded``:
 429 with Retry-After). Each finished scan runs ``after_scan`` (images, cache invalidation: the
-composition root decides). Progress is the scanner's own ``statistics()``.
+composition root decides); a library is ``running`` until they are done too. Progress is the
+scanner's own ``statistics()``.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ class ScanQueue:
         self._after_scan = after_scan
         self._send, self._receive = anyio.create_memory_object_stream[int](capacity)
         self._queued: set[int] = set()
+        self._working: int | None = None  # scanning, or rendering images after its scan
 
     def request(self, library_id: int) -> None:
         """Queue a scan of ``library_id`` (nothing when one is waiting already)."""
@@ -49,7 +51,7 @@ class ScanQueue:
         self._queued.add(library_id)
 
     def state(self, library_id: int) -> State:
-        if self._scanner.is_scanning(library_id):
+        if self._scanner.is_scanning(library_id) or library_id == self._working:
             return "running"
         if library_id in self._queued:
             return "queued"
@@ -66,6 +68,7 @@ class ScanQueue:
         with self._send, self._receive:  # both ends close with the queue's task
             async for library_id in self._receive:
                 self._queued.discard(library_id)
+                self._working = library_id
                 try:
                     await self._scanner.scan(library_id)
                     if self._after_scan is not None:
@@ -74,3 +77,5 @@ class ScanQueue:
                     log.info("scans.library_gone", library_id=library_id)
                 except Exception:  # one library's failure must not stop the queue
                     log.exception("scans.failed", library_id=library_id)
+                finally:
+                    self._working = None
