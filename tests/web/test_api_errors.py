@@ -52,6 +52,13 @@ async def test_malformed_bodies_answer_400_in_the_one_shape(env: ApiEnv) -> None
     error = await env.error("POST", "/api/playlists", "member", json={"name": "x", "colour": 1})
     assert error["details"]["errors"][0]["type"] == "extra_forbidden"
     assert "colour" in error["message"]
+    # NUL characters never reach the database (PostgreSQL refuses them).
+    error = await env.error("POST", "/api/playlists", "member", json={"name": "a\x00b"})
+    assert error["details"]["field"] == "name"
+    error = await env.error("GET", "/api/search?q=a%00b", "member")
+    assert error["details"]["field"] == "q"
+    error = await env.error("GET", "/api/items?type=movie&search=%00", "member")
+    assert error["details"]["field"] == "search"
 
 
 async def test_huge_bodies_are_413_and_wrong_methods_405(env: ApiEnv) -> None:

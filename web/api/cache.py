@@ -110,10 +110,6 @@ class MetadataCache:
         except StateUnavailable as exc:
             self._failed("invalidate", exc)
 
-    async def everything_changed(self) -> None:
-        """A library went away or was added: every entry may name it."""
-        await self.library_changed(None)
-
     def statistics(self) -> MetadataCacheStatistics:
         return MetadataCacheStatistics(
             self._hits, self._misses, self._invalidations, self._failures

@@ -18,6 +18,8 @@ see only the entries whose items they may see, and add only such items (others: 
 
 from __future__ import annotations
 
+from typing import Literal
+
 from quart import Blueprint, Response
 from quart_schema import document_response, validate_request
 
@@ -43,7 +45,11 @@ from web.api.schemas import (
 )
 from web.auth.principal import require_login
 
-ACCESS = {Access.VIEW: "view", Access.EDIT: "edit", Access.OWN: "own"}
+ACCESS: dict[Access, Literal["view", "edit", "own"]] = {
+    Access.VIEW: "view",
+    Access.EDIT: "edit",
+    Access.OWN: "own",
+}
 
 
 def playlist_out(p: queries.Playlist) -> Playlist:
@@ -52,7 +58,7 @@ def playlist_out(p: queries.Playlist) -> Playlist:
         owner_id=p.owner_id,
         name=p.name,
         is_public=p.is_public,
-        access=ACCESS[p.access],  # type: ignore[arg-type]
+        access=ACCESS[p.access],
         item_count=p.item_count,
         created_at=p.created_at,
         updated_at=p.updated_at,

@@ -26,12 +26,24 @@ Rating = Annotated[int, Field(ge=0, le=21, description="an age: 0 (all) to 21")]
 Year = Annotated[int, Field(ge=1800, le=3000)]
 
 
+def _no_nul(value: Any) -> Any:
+    """Text with a NUL character is refused (PostgreSQL cannot store it; no name needs it)."""
+    texts = value if isinstance(value, list) else [value]
+    if any(isinstance(text, str) and "\x00" in text for text in texts):
+        raise ValueError("text may not contain NUL characters")
+    return value
+
+
 class Body(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
+
+    _text = field_validator("*", mode="after")(_no_nul)
 
 
 class Query(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    _text = field_validator("*", mode="after")(_no_nul)
 
 
 class Out(BaseModel):
