@@ -17,7 +17,8 @@ The store is the ``Cache`` port: in-process on one node, Redis in a cluster (who
 every node sees). A store that does not answer is skipped, never an error.
 
 ETags: a JSON answer's ETag is a hash of its bytes (strong: equal bytes, equal tag), sent with
-``Cache-Control: private, no-cache``; a request whose ``If-None-Match`` holds it gets 304.
+``Cache-Control: private, no-cache``; a GET whose ``If-None-Match`` holds it (weak comparison,
+as RFC 9110 says) gets 304.
 """
 
 from __future__ import annotations
@@ -136,7 +137,7 @@ def conditional(
     """``body`` with a strong ETag, or an empty 304 when the client holds that version."""
     tag = etag_of(body)
     headers = {"ETag": f'"{tag}"', "Cache-Control": cache_control, "Vary": "Authorization"}
-    if request.method in ("GET", "HEAD") and request.if_none_match.contains(tag):
+    if request.method in ("GET", "HEAD") and request.if_none_match.contains_weak(tag):
         return Response(b"", status=304, headers=headers)
     return Response(body, status=200, content_type=content_type, headers=headers)
 
