@@ -14,9 +14,10 @@
                 PUT|DELETE /api/playlists/<id>/shares/<user>
 
 Shared: ``context`` (``Api``, the viewer, the errors), ``schemas`` (pydantic models: requests
-forbid unknown fields), ``cache`` (the metadata query cache and ETags), ``scans`` (the scan
-queue), ``openapi`` (the document at /api/openapi.json). Every route needs a login; what a user
-may not see is 404, what they see but may not change is 403.
+forbid unknown fields), ``records`` (catalog records as those models), ``cache`` (the metadata
+query cache and ETags), ``scans`` (the scan queue), ``openapi`` (the document at
+/api/openapi.json). Every route needs a login; what a user may not see is 404, what they see but
+may not change is 403.
 """
 
 from __future__ import annotations

@@ -28,6 +28,7 @@ from ingest.catalog.userdata import list_user_data
 from web.api.cache import ALL, conditional, json_answer, library_tag
 from web.api.context import Api, Invalid, Missing, current_viewer
 from web.api.openapi import etagged
+from web.api.records import detail_out, image_out, image_url, items_out, user_state
 from web.api.schemas import (
     AlbumDetail,
     FacetQuery,
@@ -47,11 +48,6 @@ from web.api.schemas import (
     SeriesDetail,
     YearCount,
     YearList,
-    detail_out,
-    image_out,
-    image_url,
-    items_out,
-    user_state,
 )
 from web.auth.principal import require_login
 

@@ -30,6 +30,7 @@ from ingest.models import LibraryKind
 from web.api.cache import json_answer, json_response
 from web.api.context import Api, Clash, Invalid, Missing, Refused
 from web.api.openapi import errors, etagged, no_content
+from web.api.records import library_out, source_out
 from web.api.schemas import (
     Library,
     LibraryCreate,
@@ -39,8 +40,6 @@ from web.api.schemas import (
     ScanStatus,
     Source,
     SourceAdd,
-    library_out,
-    source_out,
 )
 from web.auth.principal import current_principal, require_admin, require_login
 

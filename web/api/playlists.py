@@ -29,6 +29,7 @@ from ingest.catalog.playlists import Access
 from web.api.cache import json_answer, json_response
 from web.api.context import Api, Missing, current_viewer
 from web.api.openapi import etagged, no_content
+from web.api.records import item_out
 from web.api.schemas import (
     EntriesAdded,
     Playlist,
@@ -41,7 +42,6 @@ from web.api.schemas import (
     PlaylistRename,
     Share,
     ShareBody,
-    item_out,
 )
 from web.auth.principal import require_login
 

@@ -23,7 +23,8 @@ from ingest.catalog.userdata import UserData
 from web.api.cache import json_answer, json_response
 from web.api.context import Api, Missing, current_viewer
 from web.api.openapi import etagged
-from web.api.schemas import ProgressBody, UserState, user_state
+from web.api.records import user_state
+from web.api.schemas import ProgressBody, UserState
 from web.auth.principal import require_login
 
 Change = Callable[[Any, int, int], Awaitable[UserData]]

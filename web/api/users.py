@@ -24,7 +24,8 @@ from ingest.catalog import users as user_queries
 from web.api.cache import json_answer, json_response
 from web.api.context import Api, Clash, Invalid, Missing
 from web.api.openapi import errors, etagged, no_content
-from web.api.schemas import MeUpdate, MeUpdated, UserList, UserOut, UserUpdate, user_out
+from web.api.records import user_out
+from web.api.schemas import MeUpdate, MeUpdated, UserList, UserOut, UserUpdate
 from web.auth import InvalidCredentials
 from web.auth.passwords import password_problem
 from web.auth.principal import current_principal, require_admin, require_login
