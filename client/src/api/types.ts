@@ -1,57 +1,51 @@
 /**
  * The API's types. The catalog's (items, libraries, playlists ...) come from the server's
- * OpenAPI document (`npm run gen:api` writes schema.d.ts from openapi.json); the auth and
- * playback routes answer plain JSON that the document does not describe, so their shapes are
- * written here from web/auth/routes.py, web/auth/oidc_routes.py and web/streaming.py.
+ * OpenAPI document (`npm run gen:api` writes schema.d.ts from openapi.json, a saved copy of
+ * /api/openapi.json); the auth and playback routes answer JSON that the document does not
+ * describe ("not described in detail"), so their shapes are written here from
+ * web/auth/routes.py, web/auth/oidc_routes.py and web/streaming.py.
  */
-import type { components } from './schema';
+import type { components, operations, paths } from './schema';
 
 type S = components['schemas'];
 
+/** The JSON body of a path's 200 (or 201) answer, as the OpenAPI document describes it. */
+type Ok<P extends keyof paths, M extends 'get' | 'post' | 'put' | 'delete'> = paths[P][M] extends {
+  responses: infer R;
+}
+  ? R extends { 200: { content: { 'application/json': infer B } } }
+    ? B
+    : R extends { 201: { content: { 'application/json': infer B } } }
+      ? B
+      : never
+  : never;
+
 export type Item = S['Item'];
 export type ItemType = S['ItemType'];
-export type ItemPage = S['ItemPage'];
-export type ItemList = S['ItemList'];
-export type ItemDetail = S['ItemDetail'];
-export type SeriesDetail = S['SeriesDetail'];
-export type SeasonDetail = S['SeasonDetail'];
-export type AlbumDetail = S['AlbumDetail'];
-export type Season = S['Season'];
 export type Stream = S['Stream'];
 export type Image = S['Image'];
 export type UserState = S['UserState'];
 export type Genre = S['Genre'];
-export type GenreList = S['GenreList'];
-export type YearList = S['YearList'];
-export type Home = S['Home'];
+export type Season = S['Season'];
 export type Library = S['Library'];
-export type LibraryList = S['LibraryList'];
 export type Playlist = S['Playlist'];
-export type PlaylistList = S['PlaylistList'];
 export type ErrorResponse = S['ErrorResponse'];
 
-export type SortName = 'title' | 'added' | 'year' | 'rating';
+export type ItemPage = Ok<'/api/items', 'get'>;
+export type ItemList = Ok<'/api/search', 'get'>;
+export type ItemDetail = Ok<'/api/items/{item_id}', 'get'>;
+export type SeriesDetail = Ok<'/api/series/{series_id}', 'get'>;
+export type SeasonDetail = Ok<'/api/seasons/{season_id}', 'get'>;
+export type AlbumDetail = Ok<'/api/albums/{album_id}', 'get'>;
+export type GenreList = Ok<'/api/genres', 'get'>;
+export type YearList = Ok<'/api/years', 'get'>;
+export type Home = Ok<'/api/home', 'get'>;
+export type LibraryList = Ok<'/api/libraries', 'get'>;
+export type PlaylistList = Ok<'/api/playlists', 'get'>;
 
-/** GET /api/items query parameters (web/api/schemas.py ItemsQuery). */
-export interface ItemsQuery {
-  library_id?: number;
-  type?: ItemType[];
-  genre?: number[];
-  year?: number;
-  year_min?: number;
-  year_max?: number;
-  unwatched?: boolean;
-  favorite?: boolean;
-  series_id?: number;
-  season_id?: number;
-  album_id?: number;
-  search?: string;
-  sort?: SortName;
-  order?: 'asc' | 'desc';
-  limit?: number;
-  cursor?: string;
-  total?: boolean;
-}
+/** GET /api/items query parameters. */
+export type ItemsQuery = NonNullable<operations['get_items_list_items']['parameters']['query']>;
+export type SortName = NonNullable<ItemsQuery['sort']>;
 
 export interface Who {
   id: number;
