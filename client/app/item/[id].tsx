@@ -69,7 +69,8 @@ export default function ItemScreen() {
   }
   const d = detail.data;
   const wide = bp !== 'phone';
-  const aspect = aspectOf(item);
+  const picture = d.images.find((i) => i.kind === 'poster') ?? item.image;
+  const aspect = aspectOf({ ...item, image: picture });
   const pictureWidth = wide ? Math.min(aspect > 1 ? 480 : 300, width * 0.35) : width - 2 * gutter;
   const resumeAt = resumePosition(item.user, item.duration_us);
   const playable = item.type !== 'photo';
@@ -88,7 +89,7 @@ export default function ItemScreen() {
       <View style={{ paddingHorizontal: gutter, gap: spacing.xl }}>
         <View style={{ flexDirection: wide ? 'row' : 'column', gap: spacing.xl }}>
           <AuthImage
-            image={d.images.find((i) => i.kind === 'poster') ?? item.image}
+            image={picture}
             width={pictureWidth}
             label={`Picture of ${item.title}`}
             style={{ width: pictureWidth, height: pictureWidth / aspect, borderRadius: radius.lg }}

@@ -51,6 +51,7 @@ describe('player phases', () => {
     ['fatal error', [...ready, { type: 'playing' }, { type: 'error', message: 'network', fatal: true }], 'error'],
     ['non-fatal error is ignored', [...ready, { type: 'playing' }, { type: 'error', message: 'stall', fatal: false }], 'playing'],
     ['no playing after a fatal error', [...ready, { type: 'error', message: 'x', fatal: true }, { type: 'playing' }], 'error'],
+    ['ready after playing keeps playing', [{ type: 'load', startAtUs: 0 }, { type: 'playing' }, { type: 'ready', levels, audioTracks: [], subtitleTracks: [] }], 'playing'],
     ['retry reloads', [...ready, { type: 'error', message: 'x', fatal: true }, { type: 'load', startAtUs: 0 }], 'loading'],
   ])('%s', (_name, events, phase) => {
     expect(run(events).phase).toBe(phase);

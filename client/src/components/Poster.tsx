@@ -9,8 +9,16 @@ import { AuthImage } from './AuthImage';
 import { itemAccessibilityLabel, primaryTitle, progressFraction, secondaryTitle } from './labels';
 import { ProgressBar } from './ui';
 
-/** Wide (16:9) for episodes and videos, tall (2:3) for films, square for music and photos. */
+/**
+ * The card's shape: a poster is 2:3; other pictures (video thumbs, covers, photos) keep their
+ * own shape, clamped between 2:3 and 16:9 so rows stay tidy; no picture: by the item's type.
+ */
 export function aspectOf(item: Item): number {
+  const image = item.image;
+  if (image && image.kind === 'poster') return 2 / 3;
+  if (image && image.width > 0 && image.height > 0) {
+    return Math.min(16 / 9, Math.max(2 / 3, image.width / image.height));
+  }
   switch (item.type) {
     case 'episode':
     case 'video':

@@ -130,16 +130,18 @@ export function playerReducer(state: PlayerState, event: PlayerEvent): PlayerSta
         positionUs: Math.max(0, event.startAtUs),
       };
     case 'ready': {
-      if (state.phase !== 'loading') return state;
+      if (state.phase === 'idle' || state.phase === 'error') return state;
       const quality =
         typeof state.quality === 'number' && !event.levels.some((l) => l.index === state.quality)
           ? 'auto'
           : state.quality;
       const subtitleTrack = state.subtitleTrack ?? event.subtitleTracks[0]?.index ?? null;
+      // The element may already be playing (autoplay raced the manifest): keep what it does.
+      const loading = state.phase === 'loading';
       return {
         ...state,
-        phase: 'paused',
-        resumePhase: 'paused',
+        phase: loading ? 'paused' : state.phase,
+        resumePhase: loading ? 'paused' : state.resumePhase,
         levels: event.levels,
         quality,
         audioTracks: event.audioTracks,
