@@ -93,6 +93,8 @@ describe('resume', () => {
     ['near the end', { position_us: 3590e6, played: false }, 3600e6, 0],
     ['played', { position_us: 1200e6, played: true }, 3600e6, 0],
     ['unknown duration', { position_us: 1200e6, played: false }, null, 1200e6],
+    ['a short clip resumes with relative margins', { position_us: 13e6, played: false }, 30e6, 13e6],
+    ['a short clip near its end', { position_us: 28e6, played: false }, 30e6, 0],
   ])('%s', (_name, user, duration, expected) => {
     expect(resumePosition(user, duration)).toBe(expected);
   });

@@ -54,4 +54,17 @@ describe('spatial navigation', () => {
     const candidates = rects.map((r) => (r === from ? { ...r, width: 0 } : r));
     expect(pickNext(from, candidates, direction)).toBe(expected);
   });
+
+  it('does not jump from the end of a row to a menu diagonally above', () => {
+    const card: Rect = { x: 0, y: 60, width: 200, height: 150 };
+    const menu = [{ x: 250, y: 0, width: 80, height: 40 }, { x: 340, y: 0, width: 80, height: 40 }];
+    expect(pickNext(card, menu, 'right')).toBe(-1);
+    expect(pickNext(card, menu, 'up')).toBe(0);
+  });
+
+  it('goes down to the nearest box of a row that is not aligned', () => {
+    const from: Rect = { x: 500, y: 0, width: 80, height: 40 };
+    const row = [{ x: 0, y: 100, width: 100, height: 100 }, { x: 110, y: 100, width: 100, height: 100 }];
+    expect(pickNext(from, row, 'down')).toBe(1);
+  });
 });

@@ -260,9 +260,9 @@ export function qualityLabel(state: PlayerState): string {
 
 // --- resume ----------------------------------------------------------------------------------------
 
-/** Positions closer than this to the start are not worth resuming. */
+/** Positions closer than this to the start are not worth resuming (5% of a short clip). */
 export const RESUME_MIN_US = 10_000_000;
-/** Within this of the end the item counts as watched: start again from the top. */
+/** Within this of the end (10% of a short clip) the item counts as watched: start again. */
 export const RESUME_END_MARGIN_US = 30_000_000;
 
 /** Where playback starts: the saved position unless it is near either end or marked played. */
@@ -272,8 +272,10 @@ export function resumePosition(
 ): number {
   if (!user || user.played) return 0;
   const p = user.position_us;
-  if (p < RESUME_MIN_US) return 0;
-  if (durationUs && durationUs > 0 && p > durationUs - RESUME_END_MARGIN_US) return 0;
+  const known = durationUs !== null && durationUs !== undefined && durationUs > 0;
+  const start = known ? Math.min(RESUME_MIN_US, durationUs * 0.05) : RESUME_MIN_US;
+  if (p < start) return 0;
+  if (known && p > durationUs - Math.min(RESUME_END_MARGIN_US, durationUs * 0.1)) return 0;
   return p;
 }
 

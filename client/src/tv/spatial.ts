@@ -56,18 +56,30 @@ export function score(from: Rect, to: Rect, direction: Direction): number | null
   return Math.max(0, ahead) + SIDEWAYS_WEIGHT * sideways;
 }
 
-/** The index of the candidate to move to, or -1 when nothing lies that way. */
+/**
+ * The index of the candidate to move to, or -1 when nothing lies that way. Boxes that share the
+ * current one's row (for left/right) or column (for up/down) come first, so the end of a short
+ * row does not jump to a far-off control diagonally above it.
+ */
 export function pickNext(from: Rect, candidates: readonly Rect[], direction: Direction): number {
   let best = -1;
   let bestScore = Infinity;
+  let bestAligned = false;
   candidates.forEach((rect, i) => {
     if (rect.width <= 0 || rect.height <= 0) return;
     const s = score(from, rect, direction);
-    if (s !== null && s < bestScore) {
+    if (s === null) return;
+    const aligned =
+      direction === 'left' || direction === 'right'
+        ? gap(from.y, from.y + from.height, rect.y, rect.y + rect.height) === 0
+        : gap(from.x, from.x + from.width, rect.x, rect.x + rect.width) === 0;
+    if ((aligned && !bestAligned) || (aligned === bestAligned && s < bestScore)) {
       best = i;
       bestScore = s;
+      bestAligned = aligned;
     }
   });
+  if (!bestAligned && (direction === 'left' || direction === 'right')) return -1;
   return best;
 }
 
