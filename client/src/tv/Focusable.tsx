@@ -48,8 +48,23 @@ export function Focusable({
     // Native TV uses hasTVPreferredFocus; a browser needs the element focused.
     if (autoFocus && Platform.OS === 'web') (own.current as unknown as HTMLElement | null)?.focus?.();
   }, [autoFocus]);
+  // React Native Web leaves Enter on a role="link" element to the browser (it expects an <a>),
+  // so a link-like pressable would ignore the keyboard and the remote's OK button.
+  const onPress = rest.onPress;
+  const webKeys =
+    Platform.OS === 'web' && role === 'link' && onPress
+      ? {
+          onKeyDown: (e: { nativeEvent: { key: string }; preventDefault(): void }) => {
+            if (e.nativeEvent.key === 'Enter') {
+              e.preventDefault();
+              onPress(e as never);
+            }
+          },
+        }
+      : {};
   return (
     <Pressable
+      {...(webKeys as object)}
       ref={own}
       accessibilityRole={role}
       accessibilityLabel={label}

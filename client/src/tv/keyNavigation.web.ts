@@ -1,7 +1,7 @@
 /**
  * Web (and TV browsers): arrow keys move focus spatially between focusable controls, Enter
- * presses (the browser does that for buttons and links; React Native Web's pressables too), and
- * Escape goes back. A screen that wants the arrows (the player) handles them in the capture
+ * presses (React Native Web's pressables handle it; `Focusable` adds it for links), and Escape
+ * goes back. A screen that wants the arrows (the player) handles them in the capture
  * phase and calls preventDefault; this listener then leaves them alone.
  */
 import { useEffect } from 'react';
@@ -45,21 +45,6 @@ export function moveFocus(key: string, root: Document = document): boolean {
   return true;
 }
 
-/**
- * Enter on a focusable that is not a native control (React Native Web renders pressables with a
- * link, menu item, checkbox or switch role as a plain element) presses it, as on a TV remote.
- */
-const PRESSABLE_ROLES = new Set(['link', 'menuitem', 'checkbox', 'switch', 'tab', 'radio', 'button']);
-
-function activate(el: Element | null): boolean {
-  if (!(el instanceof HTMLElement)) return false;
-  const tag = el.tagName.toLowerCase();
-  if (tag === 'button' || tag === 'a' || tag === 'input' || tag === 'textarea' || tag === 'select') return false;
-  if (!PRESSABLE_ROLES.has(el.getAttribute('role') ?? '')) return false;
-  el.click();
-  return true;
-}
-
 export function useKeyNavigation(onBack: () => void): void {
   useEffect(() => {
     const onKey = (event: KeyboardEvent) => {
@@ -68,10 +53,6 @@ export function useKeyNavigation(onBack: () => void): void {
       if (event.key === 'Escape' || event.key === 'GoBack' || event.key === 'BrowserBack') {
         event.preventDefault();
         onBack();
-        return;
-      }
-      if (event.key === 'Enter' && activate(document.activeElement)) {
-        event.preventDefault();
         return;
       }
       if (moveFocus(event.key)) event.preventDefault();
