@@ -22,6 +22,7 @@ import signal
 import socket
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +68,9 @@ from web.auth.oidc_routes import oidc_routes
 from web.auth.passwords import Passwords, password_problem
 from web.auth.routes import external_login
 from web.auth.service import Auth
+from web.events import Events
 from web.logging import configure_logging
+from web.metrics import Metrics, MetricSources
 from web.playback import Playback
 from web.runtime import Runtime, ensure_demo_library, ensure_libraries, open_runtime
 from web.settings import Settings
@@ -87,9 +90,10 @@ def version() -> str:
 
 
 async def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    node_id = f"{socket.gethostname()}:{os.getpid()}"
     async with (
         open_runtime(settings, migrate_schema=settings.auto_migrate) as runtime,
-        open_state(settings.redis_url, node_id=f"{socket.gethostname()}:{os.getpid()}") as state,
+        open_state(settings.redis_url, node_id=node_id) as state,
         httpx.AsyncClient(timeout=10) as oidc_http,  # to OpenID Connect providers
     ):
         # Sessions and login limits live in the shared state (Redis in a cluster); the signing
@@ -114,13 +118,21 @@ async def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             libraries = await ensure_demo_library(runtime)
         log.info("serve.libraries", names=[lib.name for lib in libraries or existing])
 
-        # The REST API's query cache lives in the shared state; every scan drops what it changed.
+        # The REST API's query cache lives in the shared state; every scan drops what it changed
+        # and tells the WebSocket clients (on every node, through the bus).
         metadata = MetadataCache(state.cache)
+        events = Events(
+            state.bus, node_id=node_id, peer_window_s=0.0 if settings.redis_url is None else 0.25
+        )
 
         async def after_scan(library_id: int) -> None:
             if settings.scan.images:
                 await runtime.artwork.render_library(library_id)
             await metadata.library_changed(library_id)
+            await events.library_changed(library_id, "scanned")
+            stats = runtime.scanner.all_statistics().get(library_id)
+            if stats is not None:
+                await events.scan_progress(library_id, stats.as_dict())
 
         scheduler = ScanScheduler(
             runtime.database,
@@ -145,13 +157,39 @@ async def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             s3_credentials=frozenset(settings.s3_credentials),
             libraries_changed=libraries_changed,
         )
+        segment_cache = MemorySegmentCache(settings.stream.cache_bytes)
         workers = SegmentWorkers(
-            MemorySegmentCache(settings.stream.cache_bytes),
+            segment_cache,
             encoders=settings.stream.encoders,
             max_encodes_per_owner=settings.stream.max_encodes_per_user,
         )
         playback = Playback(runtime.database, workers, sources=runtime.sources)
-        app = create_app(_services(runtime, playback, auth, tuple(blueprints), api))
+        metrics = Metrics(
+            MetricSources(
+                playback_sessions=lambda: playback.statistics().sessions,
+                segment_workers=workers.statistics,
+                segment_cache=segment_cache.statistics,
+                scans=runtime.scanner.all_statistics,
+                state=state.statistics,
+                events=events.statistics,
+                auth=auth.statistics,
+            )
+        )
+
+        async def shared_state() -> None:
+            await state.cache.get("readyz-probe")
+
+        services = replace(
+            _services(runtime, playback, auth, tuple(blueprints), api),
+            checks={**_services(runtime).checks, "state": shared_state},
+            events=events,
+            metrics=metrics,
+            metrics_token=(
+                settings.metrics_token.get_secret_value() if settings.metrics_token else None
+            ),
+            webapp_dir=_webapp_dir(settings),
+        )
+        app = create_app(services)
         config = HypercornConfig()
         config.bind = [f"{args.host or settings.host}:{args.port or settings.port}"]
         config.accesslog = None
@@ -159,11 +197,15 @@ async def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         config.graceful_timeout = 10.0
         shutdown = anyio.Event()
 
+        async def stopping() -> None:
+            await shutdown.wait()
+            events.close()  # WebSockets close (1001) before Hypercorn drains the rest
+
         async def http(scope: anyio.CancelScope) -> None:
             # Hypercorn drains in-flight requests once `shutdown` is set, then returns; the rest
             # of the root group (scheduler, watcher) stops with it. It runs in a child task so
             # that its own asyncio TaskGroup cannot disturb the host task's cancellation.
-            await hypercorn_serve(app, config, shutdown_trigger=shutdown.wait)
+            await hypercorn_serve(app, config, shutdown_trigger=stopping)
             scope.cancel()
 
         async with anyio.create_task_group() as tg:
@@ -172,6 +214,7 @@ async def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             await tg.start(playback.run)
             await tg.start(scheduler.run)
             await tg.start(scans.run)
+            await tg.start(events.run)
             if settings.scan.watch:
                 await tg.start(watcher.run)
             log.info("serve.listening", url=f"http://{config.bind[0]}/")
@@ -205,6 +248,15 @@ def _services(
         blueprints=blueprints,
         api=api,
     )
+
+
+def _webapp_dir(settings: Settings) -> Path | None:
+    """The web client's build: ``REELBOX_WEBAPP_DIR``, or ``client/dist`` of this checkout."""
+    folder = settings.webapp_dir or Path(__file__).resolve().parent.parent / "client" / "dist"
+    if (folder / "index.html").is_file():
+        return folder
+    log.warning("serve.no_web_client", folder=str(folder), hint="make run builds it")
+    return None
 
 
 async def _wait_for_signals(shutdown: anyio.Event) -> None:

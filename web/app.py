@@ -1,29 +1,38 @@
 """The Quart application factory. Routes reach the rest of Reelbox only through ``Services``.
 
-Here: liveness (``/healthz``), readiness (``/readyz``: database, image store, cache reachable) and
-the scan status the CLI and admins watch. The API issue adds the REST and WebSocket surface.
+Here: liveness (``/healthz``), readiness (``/readyz``: database, image store, shared state),
+``/metrics``, the scan status admins watch, CORS for clients served from elsewhere (the Expo dev
+server, native apps need none), and the web client's build at ``/`` with its client-side routes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import anyio
 import structlog
 from quart import Blueprint, Quart, jsonify
 from quart.typing import ResponseReturnValue
+from quart_cors import cors
 
 from web.api import Api, api_blueprints
 from web.api.openapi import install as install_openapi
+from web.auth import Forbidden
 from web.auth.principal import EXTENSION as AUTH_EXTENSION
+from web.auth.principal import current_principal
 from web.auth.principal import install as auth_hook
 from web.auth.routes import auth_routes
 from web.auth.service import Auth
 from web.errors import register_error_handlers
+from web.events import Events
+from web.metrics import Metrics, install_request_metrics, metrics_routes
 from web.playback import Playback
 from web.streaming import streaming_routes
+from web.webapp import webapp_routes
+from web.ws import WsSettings, ws_routes
 
 log = structlog.get_logger(__name__)
 
@@ -50,6 +59,14 @@ class Services:
     # The REST resources (users, libraries, items, images, user data, playlists): served when
     # set, and only with ``auth`` (every one of them needs a login).
     api: Api | None = None
+    # Server events to WebSocket clients (/api/ws: library, scans, user data, remote control).
+    events: Events | None = None
+    ws_settings: WsSettings | None = None
+    # Prometheus metrics at /metrics (open, or for ``Authorization: Bearer <metrics_token>``).
+    metrics: Metrics | None = None
+    metrics_token: str | None = None
+    # The web client's build (index.html and assets), served at / when present.
+    webapp_dir: Path | None = None
 
 
 def create_app(services: Services) -> Quart:
@@ -57,6 +74,9 @@ def create_app(services: Services) -> Quart:
     app.config["JSON_SORT_KEYS"] = False
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
     register_error_handlers(app)
+    if services.metrics is not None:
+        install_request_metrics(app, services.metrics)
+        app.register_blueprint(metrics_routes(services.metrics, token=services.metrics_token))
     # The OpenAPI document at /api/openapi.json (Swagger UI at /api/docs); before the routes,
     # whose ``<id:...>`` parameters need its converter.
     install_openapi(
@@ -76,6 +96,10 @@ def create_app(services: Services) -> Quart:
             raise ValueError("the REST API needs authentication (Services.auth)")
         for blueprint in api_blueprints(services.api):
             app.register_blueprint(blueprint)
+    if services.events is not None and services.auth is not None:
+        app.register_blueprint(ws_routes(services.events, services.auth, services.ws_settings))
+    if services.webapp_dir is not None:
+        app.register_blueprint(webapp_routes(services.webapp_dir))
 
     @app.get("/healthz")
     async def healthz() -> ResponseReturnValue:
@@ -94,10 +118,23 @@ def create_app(services: Services) -> Quart:
 
     @app.get("/api/scans")
     async def scans() -> ResponseReturnValue:
-        """Every library's scan statistics (public for now: the CLI's serve test reads it)."""
+        """Every library's scan statistics (for admins when logins are on)."""
+        if services.auth is not None:
+            principal = current_principal()
+            if not principal.is_admin:
+                raise Forbidden("scan statistics are for admins")
         return jsonify(scans=services.scan_status())
 
-    return app
+    # Bearer tokens, not cookies, authenticate the API: any origin may call it (a browser still
+    # needs the token). Preflights answer for the headers clients send and expose Retry-After.
+    return cors(
+        app,
+        allow_origin="*",
+        allow_headers=["Authorization", "Content-Type", "Range", "If-None-Match", "X-Api-Key"],
+        allow_methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"],
+        expose_headers=["Retry-After", "Content-Range", "Accept-Ranges", "ETag", "Location"],
+        max_age=86400,
+    )
 
 
 async def _run_check(check: Check, limit_s: float) -> dict[str, Any]:

@@ -71,6 +71,12 @@ class PlaybackSession:
 
 
 @dataclass(frozen=True, slots=True)
+class PlaybackStatistics:
+    sessions: int  # live playback sessions on this node
+    users: int  # distinct signed-in users among them
+
+
+@dataclass(frozen=True, slots=True)
 class _Media:
     open: Callable[[], Source]  # in a worker thread; a reader is closed by whoever opened it
     local_path: str | None
@@ -113,6 +119,13 @@ class Playback:
                 await anyio.sleep_forever()
             finally:
                 self._running = False
+
+    def statistics(self) -> PlaybackStatistics:
+        sessions = list(self._sessions.values())
+        return PlaybackStatistics(
+            sessions=len(sessions),
+            users=len({s.user_id for s in sessions if s.user_id is not None}),
+        )
 
     def session(self, session_id: str) -> PlaybackSession:
         try:

@@ -132,6 +132,10 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default_factory=_default_data_dir)
     database_url: str | None = None
     redis_url: str | None = None
+    # /metrics for Prometheus: open on one machine; with a token, for that Bearer token only.
+    metrics_token: SecretStr | None = None
+    # The web client's build to serve at /; unset: client/dist beside the code, when built.
+    webapp_dir: Path | None = None
     host: str = "127.0.0.1"
     port: int = Field(default=8420, ge=0, le=65535)
     media_dirs: list[Path] = Field(default_factory=list)

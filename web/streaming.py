@@ -1,7 +1,7 @@
 """Streaming routes: start a playback session, then its HLS and DASH playlists and segments.
 
-Thin: each route parses, calls ``Playback``, and sets the HTTP details (content types, caching,
-CORS). Errors go through ``web.errors`` (an unknown session is 404, a busy server 429).
+Thin: each route parses, calls ``Playback``, and sets the HTTP details (content types, caching;
+CORS is the app's). Errors go through ``web.errors`` (an unknown session is 404, a busy server 429).
 
 With authentication configured (``auth``), starting a session needs a login, the item must be
 one the user may see (404 otherwise), and the session's URLs carry a stream token
@@ -71,11 +71,6 @@ def streaming_routes(playback: Playback, auth: Auth | None = None) -> Blueprint:
         if principal is not None and not _owns(principal, session):
             raise NotFound(f"no playback session {session_id!r} (it may have ended)")
         return session
-
-    @routes.after_request
-    async def cors(response: Response) -> Response:
-        response.headers["Access-Control-Allow-Origin"] = "*"
-        return response
 
     @routes.post("/api/playback")
     @login

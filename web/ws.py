@@ -63,6 +63,7 @@ from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream
 from quart import Blueprint, websocket
 from quart.wrappers import Websocket
+from quart_cors import cors_exempt
 
 from ingest.state.ports import Event, JSONValue, StateUnavailable
 from web.auth import AuthError, Forbidden
@@ -109,6 +110,7 @@ def ws_routes(events: Events, auth: Auth, settings: WsSettings | None = None) ->
     config = settings or WsSettings()
 
     @routes.websocket("/api/ws")
+    @cors_exempt  # tokens, not cookies, authenticate it: any origin (or none: apps) may connect
     async def ws() -> None:
         await websocket.accept()
         try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import anyio
 import pytest
 
@@ -84,3 +86,44 @@ async def test_scan_status_is_exposed() -> None:
     )
     response = await app.test_client().get("/api/scans")
     assert (await response.get_json()) == {"scans": [{"library_id": 1, "phase": "probe"}]}
+
+
+async def test_cors_preflight_names_what_clients_send() -> None:
+    """A client on another origin (the Expo dev server) may POST JSON with a bearer token."""
+    client = create_app(Services(version="x")).test_client()
+    response = await client.options(
+        "/api/scans",
+        headers={
+            "Origin": "http://localhost:8081",
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "authorization, content-type",
+        },
+    )
+    assert response.status_code == 200
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    allowed = response.headers["Access-Control-Allow-Headers"].lower()
+    assert "authorization" in allowed and "content-type" in allowed
+    assert "POST" in response.headers["Access-Control-Allow-Methods"]
+    assert response.headers["Access-Control-Max-Age"] == "86400"
+    answer = await client.get("/healthz", headers={"Origin": "http://localhost:8081"})
+    assert answer.headers["Access-Control-Allow-Origin"] == "*"
+    assert "Retry-After" in answer.headers["Access-Control-Expose-Headers"]
+
+
+async def test_the_web_client_is_served_with_its_routes(tmp_path: Path) -> None:
+    (tmp_path / "index.html").write_text("<!doctype html><title>Reelbox</title>")
+    (tmp_path / "_expo" / "static" / "js").mkdir(parents=True)
+    (tmp_path / "_expo" / "static" / "js" / "app-1a2b.js").write_text("console.log(1)")
+    client = create_app(Services(version="x", webapp_dir=tmp_path)).test_client()
+    page = await client.get("/")
+    assert page.status_code == 200 and "Reelbox" in await page.get_data(as_text=True)
+    assert page.headers["Cache-Control"] == "no-cache"
+    script = await client.get("/_expo/static/js/app-1a2b.js")
+    assert script.status_code == 200 and "immutable" in script.headers["Cache-Control"]
+    routed = await client.get("/library/3")  # a client-side route: the page
+    assert routed.status_code == 200 and "Reelbox" in await routed.get_data(as_text=True)
+    for missing in ("/api/nothing", "/stream/x/y", "/_expo/static/js/gone.js", "/poster.png"):
+        answer = await client.get(missing)
+        assert answer.status_code == 404, missing
+        assert (await answer.get_json())["error"]["code"] == "not_found", missing
+    assert (await client.get("/healthz")).status_code == 200

@@ -101,6 +101,18 @@ def test_bad_configuration_is_reported(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_serve_generates_scans_and_serves_the_demo_library(tmp_path: Path) -> None:
+    admin = reelbox(
+        tmp_path,
+        "user",
+        "add",
+        "root",
+        "--role",
+        "admin",
+        "--password-stdin",
+        stdin="correct horse battery\n",
+    )
+    assert admin.returncode == 0, admin.stderr
+    login = httpx.BasicAuth("root", "correct horse battery")
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "web", "serve", "--port", str(port)],
@@ -115,7 +127,9 @@ def test_serve_generates_scans_and_serves_the_demo_library(tmp_path: Path) -> No
         while time.monotonic() < deadline:
             try:
                 health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
-                scans = httpx.get(f"http://127.0.0.1:{port}/api/scans", timeout=1).json()["scans"]
+                scans = httpx.get(
+                    f"http://127.0.0.1:{port}/api/scans", auth=login, timeout=1
+                ).json()["scans"]
             except httpx.TransportError:
                 time.sleep(0.5)
                 continue
@@ -128,6 +142,11 @@ def test_serve_generates_scans_and_serves_the_demo_library(tmp_path: Path) -> No
         assert all(s["failed"] == 0 for s in scans), scans
         ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5)
         assert ready.status_code == 200, ready.text
+        assert set(ready.json()["checks"]) == {"database", "images", "state"}
+        anonymous = httpx.get(f"http://127.0.0.1:{port}/api/scans", timeout=5)
+        assert anonymous.status_code == 401
+        metrics = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5)
+        assert metrics.status_code == 200 and "reelbox_http_requests" in metrics.text
     finally:
         process.send_signal(signal.SIGTERM)
         output, _ = process.communicate(timeout=30)

@@ -63,7 +63,7 @@ async def test_ffmpeg_plays_the_hls_stream_from_the_server(server: Server) -> No
     assert isinstance(renditions, list) and len(renditions) >= 3  # original, 360p, audio
     master = f"{server.url}{started['master_url']}"
     async with httpx.AsyncClient() as client:
-        response = await client.get(master)
+        response = await client.get(master, headers={"Origin": "http://localhost:8081"})
     assert response.headers["content-type"] == "application/vnd.apple.mpegurl"
     assert response.headers["access-control-allow-origin"] == "*"
     assert "#EXT-X-STREAM-INF" in response.text
