@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import uuid
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from fractions import Fraction
@@ -50,6 +51,8 @@ from ingest.opener import SourcePool
 from ingest.sources import LocalSource, S3Source
 
 log = structlog.get_logger(__name__)
+
+PLAN_CACHE = 256  # plans kept, by (item, media version): a few kB each
 
 CONTENT_TYPES = {"cmaf": "video/mp4", "mpegts": "video/mp2t"}
 
@@ -108,6 +111,10 @@ class Playback:
         self._first = first_segment_seconds
         self._supervisor = Supervisor(escalate=False, name="sessions")
         self._sessions: dict[str, PlaybackSession] = {}
+        # A plan is a pure function of the media version (and this server's segment targets):
+        # measuring stream delays opens the file several times, so a replay or a second viewer
+        # of the same version reuses it. A changed file has a new version, hence a new plan.
+        self._plans: OrderedDict[tuple[int, str], PlaybackPlan] = OrderedDict()
         self._running = False
 
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
@@ -156,7 +163,14 @@ class Playback:
             audio_stream=audio_stream,
             limits=limits,
         )
-        plan = await anyio.to_thread.run_sync(partial(self._plan, media))
+        plan = self._plans.get((item_id, media.version))
+        if plan is None:
+            plan = await anyio.to_thread.run_sync(partial(self._plan, media))
+            self._plans[item_id, media.version] = plan
+            while len(self._plans) > PLAN_CACHE:
+                self._plans.popitem(last=False)
+        else:
+            self._plans.move_to_end((item_id, media.version))
         session_id = uuid.uuid4().hex
 
         async def save_progress(position_us: int, final: bool) -> None:

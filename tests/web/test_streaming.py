@@ -392,6 +392,7 @@ async def test_a_users_progress_is_kept_and_the_end_marks_it_played(
             kept = await userdata.get_user_data(conn, ann.id, server.item_id)
         assert kept is not None and (kept.position_us, kept.played) == (9_000_000, False)
         again = await server.playback.create(server.item_id, chromium, user_id=ann.id)
+        assert again.plan is first.plan  # the same media version: planned once
         server.playback.progress(again.id, (SECONDS - 1) * 1_000_000)
         await server.playback.close(again.id)
         async with db.connect() as conn:
