@@ -33,9 +33,9 @@ function toggle<T>(list: T[], value: T): T[] {
   return list.includes(value) ? list.filter((v) => v !== value) : [...list, value];
 }
 
-function FilterRow({ label, children }: { label: string; children: React.ReactNode }) {
+function FilterRow({ label, children, single }: { label: string; children: React.ReactNode; single?: boolean }) {
   return (
-    <View style={{ gap: spacing.xs }} accessibilityRole="radiogroup" accessibilityLabel={label}>
+    <View style={{ gap: spacing.xs }} role={single ? 'radiogroup' : 'group'} aria-label={label}>
       <T kind="caption" muted>
         {label}
       </T>
@@ -94,10 +94,10 @@ export default function LibraryScreen() {
         inputMode="search"
       />
       {(libraries.data?.libraries.length ?? 0) > 1 ? (
-        <FilterRow label="Library">
-          <Chip label="All" selected={!libraryId} onPress={() => setLibraryId(undefined)} />
+        <FilterRow label="Library" single>
+          <Chip radio label="All" selected={!libraryId} onPress={() => setLibraryId(undefined)} />
           {libraries.data?.libraries.map((l) => (
-            <Chip key={l.id} label={l.name} selected={libraryId === l.id} onPress={() => setLibraryId(l.id)} />
+            <Chip radio key={l.id} label={l.name} selected={libraryId === l.id} onPress={() => setLibraryId(l.id)} />
           ))}
         </FilterRow>
       ) : null}
@@ -122,16 +122,17 @@ export default function LibraryScreen() {
         </FilterRow>
       ) : null}
       {years.data && years.data.years.length > 0 ? (
-        <FilterRow label="Year">
-          <Chip label="Any year" selected={!year} onPress={() => setYear(undefined)} />
+        <FilterRow label="Year" single>
+          <Chip radio label="Any year" selected={!year} onPress={() => setYear(undefined)} />
           {years.data.years.map((y) => (
-            <Chip key={y.year} label={String(y.year)} selected={year === y.year} onPress={() => setYear(year === y.year ? undefined : y.year)} />
+            <Chip radio key={y.year} label={String(y.year)} selected={year === y.year} onPress={() => setYear(year === y.year ? undefined : y.year)} />
           ))}
         </FilterRow>
       ) : null}
-      <FilterRow label="Sort by">
+      <FilterRow label="Sort by" single>
         {SORTS.map((s) => (
           <Chip
+            radio
             key={s.value}
             label={s.label}
             selected={sort === s.value}

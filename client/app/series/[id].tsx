@@ -40,10 +40,11 @@ export default function SeriesScreen() {
           {s.title}
         </T>
         {s.year ? <T muted>{String(s.year)}</T> : null}
-        <View accessibilityRole="tablist" accessibilityLabel="Seasons">
+        <View role="radiogroup" aria-label="Seasons">
           <ScrollView horizontal showsHorizontalScrollIndicator={false} contentContainerStyle={{ gap: spacing.sm, padding: 3 }}>
             {seasons.map((x) => (
               <Chip
+                radio
                 key={x.id}
                 label={x.title ?? `Season ${x.number}`}
                 accessibilityLabel={`${x.title ?? `Season ${x.number}`}, ${x.episode_count} episodes, ${x.unplayed_count} unwatched`}

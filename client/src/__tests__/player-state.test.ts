@@ -143,6 +143,18 @@ describe('quality and tracks', () => {
     expect(shownSubtitleTrack(run([{ type: 'toggle-captions' }], off))).toBe(0);
   });
 
+  it('learns tracks after the manifest and keeps a valid choice', () => {
+    const bare = run([{ type: 'load', startAtUs: 0 }, { type: 'ready', levels, audioTracks: [], subtitleTracks: [] }]);
+    expect(bare.subtitleTrack).toBeNull();
+    const learned = run([{ type: 'tracks', subtitleTracks: subs }, { type: 'tracks', audioTracks: audio }, { type: 'toggle-captions' }], bare);
+    expect(learned.subtitleTrack).toBe(0);
+    expect(learned.audioTrack).toBe(0);
+    expect(shownSubtitleTrack(learned)).toBe(0);
+    const gone = run([{ type: 'tracks', subtitleTracks: [] }], learned);
+    expect(gone.captions).toBe(false);
+    expect(gone.subtitleTrack).toBeNull();
+  });
+
   it('cannot turn captions on without subtitles', () => {
     const s = run([{ type: 'load', startAtUs: 0 }, { type: 'ready', levels, audioTracks: [], subtitleTracks: [] }, { type: 'toggle-captions' }]);
     expect(s.captions).toBe(false);

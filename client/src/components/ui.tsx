@@ -102,19 +102,21 @@ export function Chip({
   selected,
   onPress,
   accessibilityLabel,
+  radio,
 }: {
   label: string;
   selected: boolean;
   onPress: () => void;
   accessibilityLabel?: string;
+  /** One choice of several (a radio button) rather than an on/off filter (a checkbox). */
+  radio?: boolean;
 }) {
   const { type } = useTheme();
   return (
     <Focusable
       label={accessibilityLabel ?? label}
-      role="checkbox"
-      selected={selected}
-      accessibilityState={{ checked: selected }}
+      role={radio ? 'radio' : 'checkbox'}
+      checked={selected}
       onPress={onPress}
       style={{
         backgroundColor: selected ? colors.accent : colors.surfaceRaised,

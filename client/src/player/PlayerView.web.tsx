@@ -84,6 +84,12 @@ export function PlayerView({ itemId, title, subtitle, startAtUs, durationUs, nex
         if (startAtUs > 0) dispatch({ type: 'started-at' });
         video.play().catch(() => undefined); // autoplay may be refused: the play button is there
       });
+      hls.on(Events.AUDIO_TRACKS_UPDATED, (_e, data) =>
+        dispatch({ type: 'tracks', audioTracks: toTracks(data.audioTracks, 'Audio') }),
+      );
+      hls.on(Events.SUBTITLE_TRACKS_UPDATED, (_e, data) =>
+        dispatch({ type: 'tracks', subtitleTracks: toTracks(data.subtitleTracks, 'Subtitles') }),
+      );
       hls.on(Events.LEVEL_SWITCHED, (_e, data) => dispatch({ type: 'level-switched', index: data.level }));
       hls.on(Events.ERROR, (_e, data) => {
         if (!data.fatal) return;
@@ -402,7 +408,7 @@ export function PlayerView({ itemId, title, subtitle, startAtUs, durationUs, nex
                 <Focusable
                   label={state.captions ? 'Captions on' : 'Captions off'}
                   role="switch"
-                  accessibilityState={{ checked: state.captions }}
+                  checked={state.captions}
                   onPress={() => run({ type: 'toggle-captions' })}
                   style={{ paddingHorizontal: spacing.md, minHeight: 44, justifyContent: 'center', backgroundColor: state.captions ? colors.accent : 'transparent' }}
                 >

@@ -71,6 +71,7 @@ export type PlayerEvent =
       subtitleTracks: Track[];
       durationUs?: number | null;
     }
+  | { type: 'tracks'; audioTracks?: Track[]; subtitleTracks?: Track[] }
   | { type: 'playing' }
   | { type: 'paused' }
   | { type: 'waiting' }
@@ -150,6 +151,25 @@ export function playerReducer(state: PlayerState, event: PlayerEvent): PlayerSta
         subtitleTrack,
         captions: state.captions && subtitleTrack !== null,
         durationUs: event.durationUs ?? state.durationUs,
+      };
+    }
+    case 'tracks': {
+      // hls.js learns a group's tracks after the manifest (AUDIO/SUBTITLE_TRACKS_UPDATED).
+      const audioTracks = event.audioTracks ?? state.audioTracks;
+      const subtitleTracks = event.subtitleTracks ?? state.subtitleTracks;
+      const audioTrack = audioTracks.some((t) => t.index === state.audioTrack)
+        ? state.audioTrack
+        : (audioTracks[0]?.index ?? null);
+      const subtitleTrack = subtitleTracks.some((t) => t.index === state.subtitleTrack)
+        ? state.subtitleTrack
+        : (subtitleTracks[0]?.index ?? null);
+      return {
+        ...state,
+        audioTracks,
+        audioTrack,
+        subtitleTracks,
+        subtitleTrack,
+        captions: state.captions && subtitleTrack !== null,
       };
     }
     case 'started-at':

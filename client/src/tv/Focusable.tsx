@@ -19,6 +19,8 @@ export interface FocusableProps extends Omit<PressableProps, 'style' | 'children
   label: string;
   role?: AccessibilityRole;
   selected?: boolean;
+  /** For checkbox and switch roles. */
+  checked?: boolean;
   style?: StyleProp<ViewStyle>;
   /** Extra style while focused (the ring is always drawn). */
   focusedStyle?: StyleProp<ViewStyle>;
@@ -33,6 +35,7 @@ export function Focusable({
   label,
   role = 'button',
   selected,
+  checked,
   disabled,
   style,
   focusedStyle,
@@ -68,7 +71,9 @@ export function Focusable({
       ref={own}
       accessibilityRole={role}
       accessibilityLabel={label}
-      accessibilityState={{ selected: selected ?? undefined, disabled: disabled ?? undefined }}
+      aria-selected={selected}
+      aria-checked={checked}
+      aria-disabled={disabled ?? undefined}
       disabled={disabled}
       hasTVPreferredFocus={autoFocus}
       onFocus={(e) => {
