@@ -3,7 +3,7 @@ import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { Stack, useRouter, useSegments } from 'expo-router';
 import { StatusBar } from 'expo-status-bar';
 import { useCallback, useEffect } from 'react';
-import { View } from 'react-native';
+import { Platform, View } from 'react-native';
 import { SafeAreaProvider } from 'react-native-safe-area-context';
 
 import { shouldRetry } from '../src/api/hooks';
@@ -11,6 +11,12 @@ import { SessionProvider, useSession } from '../src/api/session';
 import { Loading } from '../src/components/ui';
 import { colors } from '../src/theme';
 import { useKeyNavigation } from '../src/tv/keyNavigation';
+
+if (Platform.OS === 'web' && typeof document !== 'undefined') {
+  // The page behind the app: dark from the first paint, no white flash.
+  document.documentElement.style.backgroundColor = colors.background;
+  document.documentElement.style.colorScheme = 'dark';
+}
 
 const queryClient = new QueryClient({
   defaultOptions: {
