@@ -29,6 +29,7 @@ tree: a source that cannot be read as indexed is ``CorruptSource``.
 from __future__ import annotations
 
 import io
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -38,6 +39,7 @@ import av
 import av.error
 
 from engine.errors import CorruptSource
+from engine.segmenter import demuxers
 
 CMAF_OPTIONS = {"movflags": "cmaf+frag_keyframe+empty_moov+default_base_moof+frag_discont"}
 Container = Literal["cmaf", "mpegts"]
@@ -56,7 +58,7 @@ class Segment:
 
 def init_segment(source: Source, stream_index: int) -> bytes:
     """The CMAF init segment (ftyp + moov) of one stream: the same for all of its segments."""
-    with open_source(source) as container:
+    with _reading(source, pooled=True) as container:
         stream = source_stream(container, stream_index)
         buffer = io.BytesIO()
         with av.open(buffer, "w", format="mp4", options=CMAF_OPTIONS) as out:
@@ -84,7 +86,8 @@ def remux_segment(
     ``offset`` (the stream's ticks) is added to every timestamp. Pass the same value for every
     segment of a stream, at least ``stream_delay``: then no muxer sees a negative decode time,
     and none shifts a segment on its own (the MPEG-TS muxer would, breaking continuity)."""
-    with open_source(source) as demuxer:
+    # A pooled demuxer has been read before: only a segment that seeks first may use one.
+    with _reading(source, pooled=start is not None) as demuxer:
         stream = source_stream(demuxer, stream_index)
         stb = stream.time_base
         if stb is None:
@@ -209,6 +212,14 @@ class open_source:
 
     def __exit__(self, *exc_info: object) -> None:
         self._container.close()
+
+
+def _reading(source: Source, *, pooled: bool) -> AbstractContextManager[Any]:
+    """A demuxer of ``source``: borrowed from the shared pool for a local file when ``pooled``,
+    else opened for this use alone."""
+    if pooled and isinstance(source, str | Path):
+        return demuxers.shared.borrow(str(source))
+    return open_source(source)
 
 
 def source_stream(container: Any, index: int) -> Any:
