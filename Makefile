@@ -8,7 +8,10 @@ LIBRARY ?=
 HOST ?= 127.0.0.1
 PORT ?= 8420
 
-.PHONY: run test install lint typecheck bench-scan clean
+CLIENT_ENV := EXPO_OFFLINE=1 EXPO_NO_TELEMETRY=1 CI=1
+CLIENT_STAMP := client/node_modules/.installed-$(shell cat client/package-lock.json | cksum | cut -d' ' -f1)
+
+.PHONY: run test install lint typecheck bench-scan client clean
 
 $(STAMP): pyproject.toml
 	@bash tests/ensure-system.sh python
@@ -19,7 +22,21 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-run: $(STAMP)
+# The web client: npm install (not npm ci: optional binaries of other platforms are missing from
+# the registry), then a static export to client/dist, served by Reelbox at /.
+$(CLIENT_STAMP): client/package.json client/package-lock.json
+	@bash tests/ensure-system.sh npm
+	cd client && $(CLIENT_ENV) npm install --no-audit --no-fund --loglevel=error
+	@rm -f client/node_modules/.installed-* && touch $@
+
+client/dist/index.html: $(CLIENT_STAMP)
+	cd client && $(CLIENT_ENV) npm run build:web
+
+client: $(CLIENT_STAMP)
+	rm -rf client/dist
+	$(MAKE) client/dist/index.html
+
+run: $(STAMP) client/dist/index.html
 	$(BIN)/reelbox serve --host $(HOST) --port $(PORT) $(if $(LIBRARY),--library "$(LIBRARY)")
 
 test: $(STAMP)
@@ -38,4 +55,4 @@ bench-scan: $(STAMP)
 	$(BIN)/python -m bench scan --files 500 --json
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .mypy_cache .ruff_cache .hypothesis client/node_modules client/dist

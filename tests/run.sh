@@ -94,6 +94,14 @@ echo "== import contracts" >&2
 $BIN/lint-imports --no-cache
 echo "== mypy --strict" >&2
 $BIN/mypy
+echo "== client: tsc, jest" >&2
+if ! cmp -s client/package-lock.json client/node_modules/.reelbox-installed-lock; then
+    (cd client && EXPO_OFFLINE=1 EXPO_NO_TELEMETRY=1 CI=1 \
+        npm install --no-audit --no-fund --loglevel=error >/dev/null)
+    cp client/package-lock.json client/node_modules/.reelbox-installed-lock
+fi
+(cd client && EXPO_OFFLINE=1 EXPO_NO_TELEMETRY=1 CI=1 npm run --silent typecheck)
+(cd client && EXPO_OFFLINE=1 EXPO_NO_TELEMETRY=1 CI=1 npm test --silent -- --ci)
 echo "== pytest" >&2
 # pytest exits 5 when it collected no tests: a failure here, like any other non-zero code.
 $BIN/pytest -q "$@"

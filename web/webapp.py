@@ -8,6 +8,7 @@ from pathlib import Path
 
 from quart import Blueprint, send_from_directory
 from quart.typing import ResponseReturnValue
+from quart_schema import hide
 from werkzeug.exceptions import NotFound
 
 # Paths that belong to the server: never answered with the client's page.
@@ -21,10 +22,12 @@ def webapp_routes(root: Path) -> Blueprint:
     root = root.resolve()
 
     @routes.get("/")
+    @hide  # the client's page, not an API operation
     async def index() -> ResponseReturnValue:
         return await _page(root)
 
     @routes.get("/<path:path>")
+    @hide
     async def asset(path: str) -> ResponseReturnValue:
         if path.startswith(SERVER_PREFIXES):
             raise NotFound(f"no route /{path}")

@@ -127,3 +127,5 @@ async def test_the_web_client_is_served_with_its_routes(tmp_path: Path) -> None:
         assert answer.status_code == 404, missing
         assert (await answer.get_json())["error"]["code"] == "not_found", missing
     assert (await client.get("/healthz")).status_code == 200
+    document = await (await client.get("/api/openapi.json")).get_json()
+    assert "/" not in document["paths"] and "/{path}" not in document["paths"]
