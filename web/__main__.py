@@ -99,17 +99,16 @@ async def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         # Sessions and login limits live in the shared state (Redis in a cluster); the signing
         # keys, session records, API keys and invites in the catalog.
         auth = Auth(runtime.database, state.sessions, state.limiter, settings.auth)
-        blueprints = []
-        if settings.auth.oidc:
-            oidc = OidcClient(oidc_providers(settings), oidc_http, server_secret(settings))
-            blueprints.append(
-                oidc_routes(
-                    oidc,
-                    external_login(auth, role=settings.auth.oidc_role),
-                    public_url=settings.auth.public_url,
-                    allowed_redirects=settings.auth.oidc_redirects,
-                )
+        # OpenID Connect login (its provider list is empty, not missing, when none is set up).
+        oidc = OidcClient(oidc_providers(settings), oidc_http, server_secret(settings))
+        blueprints = [
+            oidc_routes(
+                oidc,
+                external_login(auth, role=settings.auth.oidc_role),
+                public_url=settings.auth.public_url,
+                allowed_redirects=settings.auth.oidc_redirects,
             )
+        ]
         paths = [*settings.media_dirs, *args.library]
         libraries = await ensure_libraries(runtime, paths, LibraryKind(args.kind))
         async with runtime.database.connect() as conn:

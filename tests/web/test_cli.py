@@ -145,6 +145,8 @@ def test_serve_generates_scans_and_serves_the_demo_library(tmp_path: Path) -> No
         assert set(ready.json()["checks"]) == {"database", "images", "state"}
         anonymous = httpx.get(f"http://127.0.0.1:{port}/api/scans", timeout=5)
         assert anonymous.status_code == 401
+        providers = httpx.get(f"http://127.0.0.1:{port}/api/auth/oidc/providers", timeout=5)
+        assert providers.status_code == 200 and providers.json()["providers"] == []
         metrics = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5)
         assert metrics.status_code == 200 and "reelbox_http_requests" in metrics.text
     finally:
