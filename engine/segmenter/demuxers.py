@@ -26,6 +26,15 @@ import av
 from engine.errors import CorruptSource
 
 _Key = tuple[str, int, int]  # path, size, mtime in ns
+# Demuxers whose seeks go through a sample index, and so land the same after any earlier read
+# (MPEG-TS seeks by scanning timestamps, and refuses some after a read to the end).
+POOLABLE = frozenset({"mov,mp4,m4a,3gp,3g2,mj2", "matroska,webm"})
+
+
+@dataclass(frozen=True, slots=True)
+class Borrowed:
+    container: Any
+    reused: bool  # read before: seek before reading
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,10 +56,11 @@ class DemuxerPool:
         self._opened = self._reused = self._discarded = 0
 
     @contextmanager
-    def borrow(self, path: str) -> Iterator[Any]:
+    def borrow(self, path: str) -> Iterator[Borrowed]:
         """An open demuxer of ``path``, for this thread alone until the block ends."""
         key = _identity(path)
         container = self._take(key)
+        reused = container is not None
         if container is None:
             try:
                 container = av.open(path, "r")
@@ -59,7 +69,7 @@ class DemuxerPool:
             with self._lock:
                 self._opened += 1
         try:
-            yield container
+            yield Borrowed(container, reused)
         except BaseException:
             container.close()
             with self._lock:
@@ -100,7 +110,7 @@ class DemuxerPool:
     def _give_back(self, key: _Key, container: Any) -> None:
         closing: list[Any] = []
         with self._lock:
-            if _changed(key):
+            if _changed(key) or container.format.name not in POOLABLE:
                 closing.append(container)
             else:
                 group = self._idle.setdefault(key, [])

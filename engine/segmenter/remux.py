@@ -29,7 +29,8 @@ tree: a source that cannot be read as indexed is ``CorruptSource``.
 from __future__ import annotations
 
 import io
-from contextlib import AbstractContextManager
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -58,8 +59,8 @@ class Segment:
 
 def init_segment(source: Source, stream_index: int) -> bytes:
     """The CMAF init segment (ftyp + moov) of one stream: the same for all of its segments."""
-    with _reading(source, pooled=True) as container:
-        stream = source_stream(container, stream_index)
+    with _reading(source, pooled=True) as borrowed:
+        stream = source_stream(borrowed.container, stream_index)
         buffer = io.BytesIO()
         with av.open(buffer, "w", format="mp4", options=CMAF_OPTIONS) as out:
             out.add_stream_from_template(stream)
@@ -86,8 +87,8 @@ def remux_segment(
     ``offset`` (the stream's ticks) is added to every timestamp. Pass the same value for every
     segment of a stream, at least ``stream_delay``: then no muxer sees a negative decode time,
     and none shifts a segment on its own (the MPEG-TS muxer would, breaking continuity)."""
-    # A pooled demuxer has been read before: only a segment that seeks first may use one.
-    with _reading(source, pooled=start is not None) as demuxer:
+    with _reading(source, pooled=True) as borrowed:
+        demuxer = borrowed.container
         stream = source_stream(demuxer, stream_index)
         stb = stream.time_base
         if stb is None:
@@ -108,6 +109,10 @@ def remux_segment(
                 ostream = out.add_stream_from_template(stream)
                 if lo is not None:
                     demuxer.seek(lo, stream=stream, backward=True, any_frame=False)
+                elif borrowed.reused:
+                    # A demuxer read before: back to before the stream's first sample (the
+                    # pooled MP4 and Matroska demuxers clamp that to the first one).
+                    demuxer.seek(_BEFORE_ANY_SAMPLE, stream=stream, backward=True, any_frame=False)
                 for packet in demuxer.demux(stream):
                     pts = packet.pts
                     if packet.dts is None or pts is None or not packet.size:
@@ -139,6 +144,9 @@ def remux_segment(
     if container == "cmaf":
         data = media_part(data)
     return Segment(data=data, packets=packets, first_pts=first, end_pts=last_end)
+
+
+_BEFORE_ANY_SAMPLE = -(1 << 60)
 
 
 def init_part(data: bytes) -> bytes:
@@ -214,12 +222,16 @@ class open_source:
         self._container.close()
 
 
-def _reading(source: Source, *, pooled: bool) -> AbstractContextManager[Any]:
+@contextmanager
+def _reading(source: Source, *, pooled: bool) -> Iterator[demuxers.Borrowed]:
     """A demuxer of ``source``: borrowed from the shared pool for a local file when ``pooled``,
     else opened for this use alone."""
     if pooled and isinstance(source, str | Path):
-        return demuxers.shared.borrow(str(source))
-    return open_source(source)
+        with demuxers.shared.borrow(str(source)) as borrowed:
+            yield borrowed
+        return
+    with open_source(source) as container:
+        yield demuxers.Borrowed(container, reused=False)
 
 
 def source_stream(container: Any, index: int) -> Any:

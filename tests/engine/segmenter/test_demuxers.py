@@ -14,6 +14,7 @@ from engine.errors import CorruptSource
 from engine.segmenter import demuxers
 from engine.segmenter.demuxers import DemuxerPool
 from engine.segmenter.remux import init_segment, open_source, remux_segment
+from engine.segmenter.renditions import RenditionKind
 from ingest.demo import synthesize_clip
 from tests.fixtures.media import plan_clip
 
@@ -24,15 +25,22 @@ def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return synthesize_clip(path, seconds=12, width=160, height=96, fps=25, gop=25)
 
 
+@pytest.mark.parametrize("suffix", [".mp4", ".mkv", ".ts"])
 def test_pooled_segments_equal_fresh_ones_in_any_order(
-    clip: Path, monkeypatch: pytest.MonkeyPatch
+    suffix: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The first segment included: a reused demuxer goes back before the first sample."""
+    clip = synthesize_clip(
+        tmp_path / f"clip{suffix}", seconds=8, width=160, height=96, fps=25, gop=25
+    )
     plan = plan_clip(clip, target=Fraction(2))
+    # Known gap: ADTS AAC (MPEG-TS audio) is not remuxed into MP4 yet (it needs the
+    # aac_adtstoasc conversion), so a TS source's audio is left out here.
     jobs = [
         plan.job(r.id, n)
         for r in plan.renditions
-        if r.is_remux
-        for n in range(1, plan.segment_count)
+        if r.is_remux and (suffix != ".ts" or r.kind is RenditionKind.VIDEO)
+        for n in range(plan.segment_count)
     ]
     random.Random(5).shuffle(jobs)
 
@@ -50,11 +58,15 @@ def test_pooled_segments_equal_fresh_ones_in_any_order(
     pool = DemuxerPool()
     monkeypatch.setattr(demuxers, "shared", pool)
     pooled = [cut(i) for i in range(len(jobs))]
-    assert pool.statistics().opened == 1 and pool.statistics().reused == len(jobs) - 1
+    if suffix == ".ts":  # MPEG-TS seeks by scanning: never pooled
+        assert pool.statistics().reused == 0
+    else:
+        assert pool.statistics().opened == 1 and pool.statistics().reused == len(jobs) - 1
     monkeypatch.setattr(demuxers, "shared", DemuxerPool(max_idle=0))  # nothing kept: fresh
     assert [cut(i) for i in range(len(jobs))] == pooled
-    with clip.open("rb") as reader:
-        assert init_segment(str(clip), 0) == init_segment(reader, 0)
+    if suffix == ".mp4":
+        with clip.open("rb") as reader:
+            assert init_segment(str(clip), 0) == init_segment(reader, 0)
 
 
 def test_a_changed_file_gets_a_fresh_demuxer(clip: Path, tmp_path: Path) -> None:
@@ -62,12 +74,12 @@ def test_a_changed_file_gets_a_fresh_demuxer(clip: Path, tmp_path: Path) -> None
     copy.write_bytes(clip.read_bytes())
     pool = DemuxerPool()
     with pool.borrow(str(copy)) as first:
-        pass
+        assert not first.reused
     with pool.borrow(str(copy)) as again:
-        assert again is first
+        assert again.container is first.container and again.reused
     os.utime(copy, ns=(1, 1))  # replaced in place (a new version of the film)
     with pool.borrow(str(copy)) as fresh:
-        assert fresh is not first
+        assert fresh.container is not first.container and not fresh.reused
     stats = pool.statistics()
     assert (stats.opened, stats.reused, stats.idle, stats.discarded) == (2, 1, 1, 1)
 
