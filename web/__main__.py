@@ -51,6 +51,7 @@ from ingest.catalog import migrate
 from ingest.catalog import users as user_queries
 from ingest.catalog.database import open_database
 from ingest.catalog.records import Library
+from ingest.catalog.userdata import UserData
 from ingest.demo import generate_demo_library
 from ingest.errors import CatalogError
 from ingest.models import LibraryKind
@@ -60,6 +61,7 @@ from ingest.state import open_state
 from ingest.watcher import LibraryWatcher
 from web.api import Api
 from web.api.cache import MetadataCache
+from web.api.records import user_state
 from web.api.scans import ScanQueue
 from web.app import Services, create_app
 from web.auth.configure import oidc_providers, server_secret
@@ -155,6 +157,7 @@ async def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             scans,
             s3_credentials=frozenset(settings.s3_credentials),
             libraries_changed=libraries_changed,
+            user_data_changed=events.user_data_changed,
         )
         segment_cache = MemorySegmentCache(settings.stream.cache_bytes)
         workers = SegmentWorkers(
@@ -162,7 +165,14 @@ async def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             encoders=settings.stream.encoders,
             max_encodes_per_owner=settings.stream.max_encodes_per_user,
         )
-        playback = Playback(runtime.database, workers, sources=runtime.sources)
+
+        async def progress_stored(data: UserData) -> None:
+            state = user_state(data).model_dump(mode="json")
+            await events.user_data_changed(data.user_id, data.item_id, state)
+
+        playback = Playback(
+            runtime.database, workers, sources=runtime.sources, on_progress=progress_stored
+        )
         metrics = Metrics(
             MetricSources(
                 playback_sessions=lambda: playback.statistics().sessions,

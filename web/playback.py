@@ -45,7 +45,7 @@ from ingest.catalog import items as item_queries
 from ingest.catalog import libraries as library_queries
 from ingest.catalog.browse import Viewer, is_visible
 from ingest.catalog.database import Database
-from ingest.catalog.userdata import record_progress
+from ingest.catalog.userdata import UserData, record_progress
 from ingest.errors import SourceError, Unreadable
 from ingest.opener import SourcePool
 from ingest.sources import LocalSource, S3Source
@@ -99,6 +99,7 @@ class Playback:
         workers: SegmentWorkers,
         *,
         sources: SourcePool | None = None,
+        on_progress: Callable[[UserData], Awaitable[object]] | None = None,
         config: SessionConfig | None = None,
         segment_seconds: Fraction = Fraction(6),
         first_segment_seconds: Fraction = Fraction(2),
@@ -106,6 +107,7 @@ class Playback:
         self._db = database
         self._workers = workers
         self._sources = sources
+        self._on_progress = on_progress  # told what a progress report stored (the WebSocket)
         self._config = config or SessionConfig()
         self._target = segment_seconds
         self._first = first_segment_seconds
@@ -184,7 +186,7 @@ class Playback:
             if user_id is None:
                 return
             async with self._db.begin() as conn:
-                await record_progress(
+                stored = await record_progress(
                     conn,
                     user_id,
                     item_id,
@@ -192,6 +194,8 @@ class Playback:
                     duration_us=media.duration_us,
                     final=final,
                 )
+            if self._on_progress is not None:
+                await self._on_progress(stored)
 
         owner = None if user_id is None else f"user {user_id}"
         context = SessionContext(plan, media.open, self._workers, save_progress, owner=owner)

@@ -123,6 +123,13 @@ async def test_detail_search_and_home(env: ApiEnv, catalog: Catalog) -> None:
     first = catalog.episode_ids[0]
     await env.json("POST", f"/api/items/{first}/played", "member")
     await env.json("PUT", f"/api/items/{up}/progress", "member", json={"position_us": HALF})
+    # the member's other devices hear of both (over the WebSocket, in a served app)
+    member = env.ids["member"]
+    assert [(u, i, d["played"]) for u, i, d in env.heard] == [
+        (member, first, True),
+        (member, up, False),
+    ]
+    assert env.heard[1][2]["position_us"] == HALF
     home = await env.json("GET", "/api/home?limit=5", "member")
     assert titles({"items": home["continue_watching"]}) == ["Up"]
     assert titles({"items": home["next_up"]}) == ["Bluey 1x02"]

@@ -8,7 +8,7 @@ in a task group for as long as the context is open.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +45,8 @@ class ApiEnv:
     images: LocalImageStore
     scanner: Scanner
     ids: dict[str, int] = field(default_factory=dict)  # user name -> id
+    # What the API told of user data changes: (user id, item id, the new data).
+    heard: list[tuple[int, int, dict[str, Any]]] = field(default_factory=list)
     _headers: dict[str, dict[str, str]] = field(default_factory=dict)
 
     async def headers(self, username: str) -> dict[str, str]:
@@ -104,9 +106,21 @@ async def api_env(
         await metadata.library_changed(library_id)
 
     scans = ScanQueue(scanner, after_scan=after_scan)
-    api = Api(database=database, auth=auth, images=images, cache=metadata, scans=scans)
+    heard: list[tuple[int, int, dict[str, Any]]] = []
+
+    async def user_data_changed(user_id: int, item_id: int, data: Mapping[str, Any]) -> None:
+        heard.append((user_id, item_id, dict(data)))
+
+    api = Api(
+        database=database,
+        auth=auth,
+        images=images,
+        cache=metadata,
+        scans=scans,
+        user_data_changed=user_data_changed,
+    )
     app = create_app(Services(version="test", auth=auth, api=api))
-    env = ApiEnv(app, app.test_client(), database, auth, metadata, images, scanner)
+    env = ApiEnv(app, app.test_client(), database, auth, metadata, images, scanner, heard=heard)
     for name, role, limit in (
         ("admin", "admin", None),
         ("member", "member", None),

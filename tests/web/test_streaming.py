@@ -398,6 +398,7 @@ async def test_a_users_progress_is_kept_and_the_end_marks_it_played(
         async with db.connect() as conn:
             done = await userdata.get_user_data(conn, ann.id, server.item_id)
         assert done is not None and (done.position_us, done.played, done.play_count) == (0, True, 1)
+        assert server.heard[-1] == done  # what was stored is told (to the WebSocket clients)
     finally:
         await db.dispose()
 

@@ -16,7 +16,7 @@ Request validation (quart-schema) is 400 ``invalid_request`` too, naming every f
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,6 +56,10 @@ async def _nothing() -> None:
     return None
 
 
+async def _unheard(user_id: int, item_id: int, data: Mapping[str, Any]) -> None:
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class Api:
     """What the REST resources need, built by the composition root."""
@@ -69,6 +73,11 @@ class Api:
     s3_credentials: frozenset[str] = frozenset()
     # Called after a library or its sources changed (the file watcher re-reads its folders).
     libraries_changed: Callable[[], Awaitable[None]] = field(default=_nothing)
+    # Told (user, item, the new user data as JSON) after a user's data changed: the user's other
+    # devices hear of it over the WebSocket.
+    user_data_changed: Callable[[int, int, Mapping[str, Any]], Awaitable[object]] = field(
+        default=_unheard
+    )
 
 
 def viewer_of(principal: Principal) -> Viewer:

@@ -38,7 +38,9 @@ def userdata_routes(api: Api) -> Blueprint:
         async with api.database.begin() as conn:
             if not await browse.is_visible(conn, viewer, item_id):
                 raise Missing(f"no item {item_id}")
-            return json_response(user_state(await write(conn, viewer.user_id, item_id)))
+            state = user_state(await write(conn, viewer.user_id, item_id))
+        await api.user_data_changed(viewer.user_id, item_id, state.model_dump(mode="json"))
+        return json_response(state)
 
     @routes.get("/api/items/<id:item_id>/userdata")
     @require_login
