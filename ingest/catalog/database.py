@@ -7,6 +7,7 @@ modules and take an ``AsyncConnection``; this module only owns connections.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -59,6 +60,23 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self.dialect == "sqlite":
+            _reap_stuck_sqlite_closes()
+
+
+def _reap_stuck_sqlite_closes() -> None:
+    """Cancel SQLAlchemy's graceful-close tasks of aiosqlite connections that can never finish.
+
+    A task cancelled while it holds a connection has the connection terminated: SQLAlchemy
+    starts ``close()`` in a shielded task, and when the cancellation is delivered again (anyio
+    re-delivers it) it force-stops aiosqlite's thread instead. The shielded task then waits for
+    that thread forever (aiosqlite 0.22, SQLAlchemy 2.1), and the event loop cannot finish: a
+    server would not exit after SIGTERM during a scan. The engine is gone, so cancel them.
+    """
+    for task in asyncio.all_tasks():
+        name = getattr(task.get_coro(), "__qualname__", "")
+        if name.endswith("._terminate_graceful_close") and not task.done():
+            task.cancel()
 
 
 def open_database(url: str, *, pool_size: int = 10, echo: bool = False) -> Database:
