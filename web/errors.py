@@ -130,6 +130,11 @@ def register_error_handlers(app: Quart) -> None:
         code = (exc.name or "error").lower().replace(" ", "_")
         return error_response(status, code, exc.description or exc.name or "error")
 
+    @app.errorhandler(UnicodeDecodeError)
+    async def not_utf8(exc: UnicodeDecodeError) -> ResponseReturnValue:
+        # Reading a JSON body that is not UTF-8 (even get_json(silent=True)) raises this.
+        return error_response(400, "bad_request", "the request body is not UTF-8 JSON")
+
     for error_type, (status, code) in ENGINE_ERRORS.items():
 
         async def handler(

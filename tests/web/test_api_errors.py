@@ -43,6 +43,11 @@ async def test_malformed_bodies_answer_400_in_the_one_shape(env: ApiEnv) -> None
     headers = {**(await env.headers("member")), "Content-Type": "application/json"}
     response = await env.client.post("/api/playlists", data=b'{"name": ', headers=headers)
     assert (await error_of(response, 400))["code"] == "bad_request"
+    for path in ("/api/playlists", "/api/auth/login", "/api/auth/keys"):  # not UTF-8
+        response = await env.client.post(path, data=b"\xb8\n", headers=headers)
+        assert "not UTF-8" in (await error_of(response, 400))["message"], path
+    huge = await env.client.delete("/api/auth/keys/9223372036854775808", headers=headers)
+    assert (await error_of(huge, 404))["code"] == "not_found"  # past 2**63 - 1: no such key
     response = await env.client.post("/api/playlists", data=b"[1, 2]", headers=headers)
     assert (await error_of(response, 400))["code"] == "invalid_request"
     response = await env.client.post(

@@ -233,28 +233,6 @@ def a_playback(call: Call) -> str:
     return f"/api/playback/{started['session_id']}"
 
 
-def not_utf8(path: Callable[[Call], str | None] = lambda call: None) -> Reproduce:
-    """A JSON body that is not UTF-8 is malformed: 400, like malformed JSON."""
-
-    def reproduce(call: Call) -> None:
-        headers = {"Content-Type": "application/json"}
-        call.expect_declared(call.send(path(call), data=b"\xb8\n", headers=headers))
-
-    return reproduce
-
-
-def utf8_body(case: Any) -> bool:
-    return not isinstance(case.body, bytes) or _decodes(case.body)
-
-
-def _decodes(data: bytes) -> bool:
-    try:
-        data.decode()
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
 def ids_in_range(case: Any) -> bool:
     return not any(
         re.fullmatch(r"\d+", str(value)) and not 1 <= int(value) <= MAX_ID
@@ -305,26 +283,6 @@ def undeclared(statuses: str) -> str:
     return f"answers {statuses}, which the operation does not declare"
 
 
-BODY_READERS = (
-    "POST /api/auth/login",
-    "POST /api/auth/refresh",
-    "POST /api/auth/logout",
-    "POST /api/auth/keys",
-    "POST /api/invites/accept",
-    "PATCH /api/users/me",
-    "POST /api/libraries/{library_id}/sources",
-    "PUT /api/items/{item_id}/progress",
-    "POST /api/playlists",
-    "PATCH /api/playlists/{playlist_id}",
-    "POST /api/playlists/{playlist_id}/items",
-    "PATCH /api/playlists/{playlist_id}/items/{entry_id}",
-    "PUT /api/playlists/{playlist_id}/shares/{user_id}",
-    "POST /api/playback",
-)
-NOT_UTF8 = (
-    "a JSON request body that is not UTF-8 answers 500 (an unhandled UnicodeDecodeError: "
-    "request.get_json, even with silent=True, and quart-schema's validate_request), not 400"
-)
 WITH_405 = (
     "PATCH /api/users/{user_id}",
     "DELETE /api/users/{user_id}",
@@ -341,10 +299,6 @@ OUT_OF_RANGE = (
     f"an id outside 1..{MAX_ID} (0, or above the document's maximum) does not match the <id:> "
     "converter, and where another rule has the same path the answer is 405 (without an Allow "
     "header), not 404"
-)
-OVERFLOW = (
-    "an id above 2**63 - 1 answers 500: the route takes <int:>, unbounded (not <id:>), and the "
-    "database cannot hold the number"
 )
 BOTH, ADMIN, MEMBER = ROLES, ("admin",), ("member",)
 Row = tuple[tuple[str, ...], tuple[str, ...], Bug]
@@ -366,20 +320,7 @@ def progress_of(call: Call) -> str:
 
 
 BUGS: list[Row] = [
-    row(BOTH, BODY_READERS, NOT_UTF8, not_utf8(), utf8_body),
-    row(
-        ADMIN,
-        ("POST /api/invites", "PATCH /api/users/{user_id}", "POST /api/libraries"),
-        NOT_UTF8,
-        not_utf8(),
-        utf8_body,
-    ),
-    row(
-        BOTH, "POST /api/playback/{session_id}/progress", NOT_UTF8, not_utf8(progress_of), utf8_body
-    ),
     row(BOTH, WITH_405, OUT_OF_RANGE, huge_ids, ids_in_range),
-    row(BOTH, "DELETE /api/auth/keys/{key_id}", OVERFLOW, huge_ids, ids_in_range),
-    row(ADMIN, "DELETE /api/invites/{invite_id}", OVERFLOW, huge_ids, ids_in_range),
     row(
         BOTH,
         ("GET /api/auth/oidc/{name}/callback", "POST /api/auth/oidc/{name}/callback"),

@@ -104,7 +104,7 @@ def auth_routes(auth: Auth) -> Blueprint:
         )
         return jsonify({**_api_key(record), "key": secret}), 201
 
-    @routes.delete("/api/auth/keys/<int:key_id>")
+    @routes.delete("/api/auth/keys/<id:key_id>")
     @require_login
     async def revoke_key(key_id: int) -> ResponseReturnValue:
         await auth.revoke_api_key(current_principal().user_id, key_id)
@@ -128,7 +128,7 @@ def auth_routes(auth: Auth) -> Blueprint:
     async def invites() -> ResponseReturnValue:
         return jsonify(invites=[_invite(i) for i in await auth.invites()])
 
-    @routes.delete("/api/invites/<int:invite_id>")
+    @routes.delete("/api/invites/<id:invite_id>")
     @require_admin
     async def revoke_invite(invite_id: int) -> ResponseReturnValue:
         await auth.revoke_invite(invite_id)
