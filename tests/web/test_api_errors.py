@@ -145,7 +145,6 @@ async def test_every_guarded_route_refuses_anonymous_callers(
     assert public == {
         "/healthz",
         "/readyz",
-        "/api/scans",
         "/api/auth/login",
         "/api/auth/logout",
         "/api/auth/refresh",

@@ -46,7 +46,6 @@ PUBLIC_PATHS = frozenset(
         "/api/auth/refresh",
         "/api/auth/logout",  # with a refresh token in the body, no login is needed
         "/api/invites/accept",
-        "/api/scans",  # scan counts for the CLI and monitoring; the API's own is per library
     }
 )
 PUBLIC_PREFIXES = ("/api/auth/oidc/",)
