@@ -61,22 +61,31 @@ class Database:
     async def dispose(self) -> None:
         await self.engine.dispose()
         if self.dialect == "sqlite":
-            _reap_stuck_sqlite_closes()
+            await _reap_stuck_sqlite_closes()
 
 
-def _reap_stuck_sqlite_closes() -> None:
+async def _reap_stuck_sqlite_closes(grace_s: float = 5.0) -> None:
     """Cancel SQLAlchemy's graceful-close tasks of aiosqlite connections that can never finish.
 
     A task cancelled while it holds a connection has the connection terminated: SQLAlchemy
     starts ``close()`` in a shielded task, and when the cancellation is delivered again (anyio
     re-delivers it) it force-stops aiosqlite's thread instead. The shielded task then waits for
     that thread forever (aiosqlite 0.22, SQLAlchemy 2.1), and the event loop cannot finish: a
-    server would not exit after SIGTERM during a scan. The engine is gone, so cancel them.
+    server would not exit after SIGTERM during a scan. A close whose thread still runs (a busy
+    machine) gets ``grace_s`` to finish, since its thread reports back to the loop; the rest
+    wait for a thread that is gone, so they are cancelled.
     """
-    for task in asyncio.all_tasks():
-        name = getattr(task.get_coro(), "__qualname__", "")
-        if name.endswith("._terminate_graceful_close") and not task.done():
-            task.cancel()
+    closing = [
+        task
+        for task in asyncio.all_tasks()
+        if getattr(task.get_coro(), "__qualname__", "").endswith("._terminate_graceful_close")
+        and not task.done()
+    ]
+    if not closing:
+        return
+    _done, stuck = await asyncio.wait(closing, timeout=grace_s)
+    for task in stuck:
+        task.cancel()
 
 
 def open_database(url: str, *, pool_size: int = 10, echo: bool = False) -> Database:
