@@ -462,46 +462,6 @@ async def count_by_status(conn: AsyncConnection, library_id: int) -> dict[str, i
     return {status: count for status, count in rows.tuples()}
 
 
-async def search_items(
-    conn: AsyncConnection, text: str, *, library_id: int | None = None, limit: int = 20
-) -> list[MediaItem]:
-    """Title search over the folded titles: substrings and small typos both find the item.
-
-    PostgreSQL ranks by trigram word similarity (pg_trgm). SQLite matches trigrams through FTS5,
-    which finds substrings of three characters or more; a shorter query falls back to a prefix
-    scan of ``sort_title``.
-    """
-    needle = fold(text)
-    if not needle:
-        return []
-    base = sa.select(media_items).where(media_items.c.status == "ok")
-    if library_id is not None:
-        base = base.where(media_items.c.library_id == library_id)
-    if conn.dialect.name == "postgresql":
-        score = sa.func.word_similarity(needle, media_items.c.search_title)
-        query = (
-            base.where(media_items.c.search_title.op("%>")(needle))
-            .order_by(score.desc(), media_items.c.sort_title)
-            .limit(limit)
-        )
-    elif len(needle) >= 3:
-        fts = sa.table("media_items_fts", sa.column("rowid"), sa.column("rank"))
-        phrase = " ".join('"' + word.replace('"', '""') + '"' for word in needle.split())
-        query = (
-            base.join(fts, fts.c.rowid == media_items.c.id)
-            .where(sa.text("media_items_fts MATCH :phrase").bindparams(phrase=phrase))
-            .order_by(fts.c.rank, media_items.c.sort_title)
-            .limit(limit)
-        )
-    else:
-        query = (
-            base.where(media_items.c.sort_title.startswith(needle, autoescape=True))
-            .order_by(media_items.c.sort_title)
-            .limit(limit)
-        )
-    return [_item(row) for row in await conn.execute(query)]
-
-
 async def get_streams(conn: AsyncConnection, item_id: int) -> list[StreamInfo]:
     rows = await conn.execute(
         sa.select(streams).where(streams.c.item_id == item_id).order_by(streams.c.index)

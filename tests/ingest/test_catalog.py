@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from engine.segmenter.keyframes import KeyframeIndex
-from ingest.catalog import images, items, libraries, migrate, userdata, users
+from ingest.catalog import browse, images, items, libraries, migrate, userdata, users
 from ingest.catalog.database import Database, open_database
 from ingest.errors import DatabaseAhead, DatabaseBehind
 from ingest.models import (
@@ -24,6 +24,7 @@ from ingest.models import (
 )
 
 pytestmark = pytest.mark.anyio
+EVERYONE = browse.Viewer(user_id=0)  # no library or rating limit
 
 KF = KeyframeIndex(time_base=Fraction(1, 12800), pts=(0, 25600, 51200), duration=76800)
 
@@ -212,16 +213,20 @@ async def test_search_finds_substrings_and_ignores_accents(database: Database) -
             {},
         )
     async with database.connect() as conn:
-        assert [i.title for i in await items.search_items(conn, "amelie")] == ["Amélie"]
-        found = [i.title for i in await items.search_items(conn, "MATRIX")]
-        assert sorted(found) == ["The Matrix", "The Matrix Reloaded"]
-        assert [i.title for i in await items.search_items(conn, "spirit")] == ["Spirited Away"]
-        assert [i.title for i in await items.search_items(conn, "up")] == ["Up"]
-        assert await items.search_items(conn, "zzz") == []
-        assert await items.search_items(conn, "  !! ") == []
+
+        async def titles(text: str) -> list[str]:
+            return [i.title for i in await browse.search_items(conn, EVERYONE, text)]
+
+        assert await titles("amelie") == ["Amélie"]
+        assert sorted(await titles("MATRIX")) == ["The Matrix", "The Matrix Reloaded"]
+        assert await titles("spirit") == ["Spirited Away"]
+        assert await titles("up") == ["Up"]
+        assert await titles("zzz") == []
+        assert await titles("  !! ") == []
         # the FTS index follows deletes
-        await items.delete_items(conn, [i.id for i in await items.search_items(conn, "amelie")])
-        assert await items.search_items(conn, "amelie") == []
+        found = await browse.search_items(conn, EVERYONE, "amelie")
+        await items.delete_items(conn, [i.id for i in found])
+        assert await browse.search_items(conn, EVERYONE, "amelie") == []
 
 
 async def test_move_keeps_the_item(database: Database) -> None:

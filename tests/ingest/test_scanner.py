@@ -12,6 +12,7 @@ import anyio
 import pytest
 
 from ingest.artwork import Artwork
+from ingest.catalog import browse
 from ingest.catalog import images as image_queries
 from ingest.catalog import items as item_queries
 from ingest.catalog import libraries as library_queries
@@ -150,7 +151,7 @@ async def test_first_scan_records_every_file_with_its_status(
         stream_index, index = await item_queries.get_keyframes(conn, movie.id) or (None, None)
         assert stream_index == 0 and index is not None
         assert len(index.pts) == 2  # 2 s at 25 fps with a 25-frame GOP
-        assert await item_queries.search_items(conn, "unicode quotes") != []
+        assert await browse.search_items(conn, browse.Viewer(0), "unicode quotes") != []
 
 
 async def test_worker_processes_give_the_same_catalog_as_threads(

@@ -380,7 +380,6 @@ async def test_an_invite_creates_a_user_with_its_role_and_libraries_once(
         12,
     )
     assert who.can_see_library(films.id) and not who.can_see_library(films.id + 1)
-    assert who.can_see_rating(12) and not who.can_see_rating(16) and not who.can_see_rating(None)
     await auth.login("kid", "a long enough pass", addr="10.0.0.9")
 
     with pytest.raises(InviteUnusable, match="used already"):

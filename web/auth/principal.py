@@ -11,7 +11,7 @@ Routes take the principal with ``current_principal()`` (or ``optional_principal(
 with ``require_login``, ``require_admin``, ``require_role(...)``, or ``allow_stream_token(...)``
 for the playback routes a stream token may open. Library visibility: ``library_ids`` None means
 every library (admins, or users granted all); otherwise only those ids, and
-``max_parental_rating`` caps what a child sees.
+``max_parental_rating`` caps what a child sees (applied by ``ingest.catalog.browse.Viewer``).
 """
 
 from __future__ import annotations
@@ -57,16 +57,6 @@ class Principal:
 
     def can_see_library(self, library_id: int) -> bool:
         return self.library_ids is None or library_id in self.library_ids
-
-    def can_see_rating(self, parental_rating: int | None, *, allow_unrated: bool = False) -> bool:
-        """Whether an item of ``parental_rating`` passes this principal's limit. Unrated items
-        pass a limit only when ``allow_unrated``: a child's limit is not a guess."""
-        limit = self.max_parental_rating
-        if limit is None:
-            return True
-        if parental_rating is None:
-            return allow_unrated
-        return parental_rating <= limit
 
     def may_stream(self, playback_session: str) -> bool:
         return self.playback_session is None or self.playback_session == playback_session
