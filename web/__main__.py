@@ -22,16 +22,13 @@ import signal
 import socket
 import sys
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import anyio
 import httpx
 import structlog
 from hypercorn.asyncio import serve as hypercorn_serve
 from hypercorn.config import Config as HypercornConfig
-from quart import Blueprint
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -44,14 +41,11 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from engine.segmenter.cache import MemorySegmentCache
-from engine.segmenter.workers import SegmentWorkers
 from ingest.catalog import libraries as library_queries
 from ingest.catalog import migrate
 from ingest.catalog import users as user_queries
 from ingest.catalog.database import open_database
 from ingest.catalog.records import Library
-from ingest.catalog.userdata import UserData
 from ingest.demo import generate_demo_library
 from ingest.errors import CatalogError
 from ingest.models import LibraryKind
@@ -59,22 +53,15 @@ from ingest.scanner import ScanStatistics
 from ingest.schedule import ScanScheduler
 from ingest.state import open_state
 from ingest.watcher import LibraryWatcher
-from web.api import Api
-from web.api.cache import MetadataCache
-from web.api.records import user_state
-from web.api.scans import ScanQueue
-from web.app import Services, create_app
 from web.auth.configure import oidc_providers, server_secret
 from web.auth.oidc import OidcClient
 from web.auth.oidc_routes import oidc_routes
 from web.auth.passwords import Passwords, password_problem
 from web.auth.routes import external_login
 from web.auth.service import Auth
-from web.events import Events
 from web.logging import configure_logging
-from web.metrics import Metrics, MetricSources
-from web.playback import Playback
 from web.runtime import Runtime, ensure_demo_library, ensure_libraries, open_runtime
+from web.server import build_serving
 from web.settings import Settings
 
 log = structlog.get_logger("reelbox")
@@ -119,29 +106,6 @@ async def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             libraries = await ensure_demo_library(runtime)
         log.info("serve.libraries", names=[lib.name for lib in libraries or existing])
 
-        # The REST API's query cache lives in the shared state; every scan drops what it changed
-        # and tells the WebSocket clients (on every node, through the bus).
-        metadata = MetadataCache(state.cache)
-        events = Events(
-            state.bus, node_id=node_id, peer_window_s=0.0 if settings.redis_url is None else 0.25
-        )
-
-        async def after_scan(library_id: int) -> None:
-            if settings.scan.images:
-                await runtime.artwork.render_library(library_id)
-            await metadata.library_changed(library_id)
-            await events.library_changed(library_id, "scanned")
-            stats = runtime.scanner.all_statistics().get(library_id)
-            if stats is not None:
-                await events.scan_progress(library_id, stats.as_dict())
-
-        scheduler = ScanScheduler(
-            runtime.database,
-            runtime.scanner,
-            interval_s=settings.scan.interval_s,
-            after_scan=after_scan,
-        )
-        scans = ScanQueue(runtime.scanner, after_scan=after_scan)  # asked for through the API
         watcher = LibraryWatcher(
             runtime.database, runtime.scanner, debounce_ms=settings.scan.watch_debounce_ms
         )
@@ -149,56 +113,34 @@ async def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         async def libraries_changed() -> None:
             watcher.refresh()
 
-        api = Api(
-            runtime.database,
-            auth,
-            runtime.images,
-            metadata,
-            scans,
+        serving = build_serving(
+            version=version(),
+            database=runtime.database,
+            scanner=runtime.scanner,
+            artwork=runtime.artwork,
+            images=runtime.images,
+            sources=runtime.sources,
+            state=state,
+            auth=auth,
+            node_id=node_id,
+            blueprints=tuple(blueprints),
+            stream=settings.stream,
+            render_images=settings.scan.images,
+            clustered=settings.redis_url is not None,
             s3_credentials=frozenset(settings.s3_credentials),
             libraries_changed=libraries_changed,
-            user_data_changed=events.user_data_changed,
-        )
-        segment_cache = MemorySegmentCache(settings.stream.cache_bytes)
-        workers = SegmentWorkers(
-            segment_cache,
-            encoders=settings.stream.encoders,
-            max_encodes_per_owner=settings.stream.max_encodes_per_user,
-        )
-
-        async def progress_stored(data: UserData) -> None:
-            state = user_state(data).model_dump(mode="json")
-            await events.user_data_changed(data.user_id, data.item_id, state)
-
-        playback = Playback(
-            runtime.database, workers, sources=runtime.sources, on_progress=progress_stored
-        )
-        metrics = Metrics(
-            MetricSources(
-                playback_sessions=lambda: playback.statistics().sessions,
-                segment_workers=workers.statistics,
-                segment_cache=segment_cache.statistics,
-                scans=runtime.scanner.all_statistics,
-                state=state.statistics,
-                events=events.statistics,
-                auth=auth.statistics,
-            )
-        )
-
-        async def shared_state() -> None:
-            await state.cache.get("readyz-probe")
-
-        services = replace(
-            _services(runtime, playback, auth, tuple(blueprints), api),
-            checks={**_services(runtime).checks, "state": shared_state},
-            events=events,
-            metrics=metrics,
             metrics_token=(
                 settings.metrics_token.get_secret_value() if settings.metrics_token else None
             ),
             webapp_dir=_webapp_dir(settings),
         )
-        app = create_app(services)
+        scheduler = ScanScheduler(
+            runtime.database,
+            runtime.scanner,
+            interval_s=settings.scan.interval_s,
+            after_scan=serving.after_scan,
+        )
+        app = serving.app
         config = HypercornConfig()
         config.bind = [f"{args.host or settings.host}:{args.port or settings.port}"]
         config.accesslog = None
@@ -208,7 +150,7 @@ async def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
         async def stopping() -> None:
             await shutdown.wait()
-            events.close()  # WebSockets close (1001) before Hypercorn drains the rest
+            serving.events.close()  # WebSockets close (1001) before Hypercorn drains the rest
 
         async def http(scope: anyio.CancelScope) -> None:
             # Hypercorn drains in-flight requests once `shutdown` is set, then returns; the rest
@@ -219,44 +161,14 @@ async def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
         async with anyio.create_task_group() as tg:
             tg.start_soon(_wait_for_signals, shutdown)
-            await tg.start(workers.run)
-            await tg.start(playback.run)
+            await tg.start(serving.run)
             await tg.start(scheduler.run)
-            await tg.start(scans.run)
-            await tg.start(events.run)
             if settings.scan.watch:
                 await tg.start(watcher.run)
             log.info("serve.listening", url=f"http://{config.bind[0]}/")
             tg.start_soon(http, tg.cancel_scope)
     log.info("serve.stopped")
     return 0
-
-
-def _services(
-    runtime: Runtime,
-    playback: Playback | None = None,
-    auth: Auth | None = None,
-    blueprints: tuple[Blueprint, ...] = (),
-    api: Api | None = None,
-) -> Services:
-    async def database() -> None:
-        await runtime.database.ping()
-
-    async def images() -> None:
-        await runtime.images.exists("readyz-probe")
-
-    def scan_status() -> list[dict[str, Any]]:
-        return [s.as_dict() for s in runtime.scanner.all_statistics().values()]
-
-    return Services(
-        version=version(),
-        checks={"database": database, "images": images},
-        scan_status=scan_status,
-        playback=playback,
-        auth=auth,
-        blueprints=blueprints,
-        api=api,
-    )
 
 
 def _webapp_dir(settings: Settings) -> Path | None:
