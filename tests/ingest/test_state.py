@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AsyncExitStack, contextmanager
 from dataclasses import dataclass
@@ -18,7 +17,6 @@ from types import MappingProxyType
 import anyio
 import anyio.abc
 import pytest
-from redis.asyncio import Redis
 
 from ingest.state import (
     Event,
@@ -28,7 +26,13 @@ from ingest.state import (
     StateUnavailable,
     open_state,
 )
-from tests.fixtures.services import REDIS_URL, free_port, service_missing, tcp_answers
+from tests.fixtures.services import (
+    REDIS_URL,
+    free_port,
+    key_prefix,
+    service_missing,
+    tcp_answers,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -60,17 +64,8 @@ def anyio_backend(flavour: str) -> str:
 
 @pytest.fixture
 async def prefix(flavour: str) -> AsyncIterator[str]:
-    """A key prefix of this test's own; its Redis keys are deleted afterwards."""
-    prefix = f"reelbox-test:{uuid.uuid4().hex[:12]}:"
-    yield prefix
-    if flavour == "redis":
-        client = Redis.from_url(REDIS_URL)
-        try:
-            keys = [key async for key in client.scan_iter(match=f"{prefix}*")]
-            if keys:
-                await client.delete(*keys)
-        finally:
-            await client.aclose()
+    async with key_prefix(on_redis=flavour == "redis") as made:
+        yield made
 
 
 async def open_nodes(

@@ -7,7 +7,6 @@ two nodes: events, remote commands and device lists cross between them, never be
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from dataclasses import dataclass
@@ -17,14 +16,19 @@ import anyio
 import pytest
 from quart import Quart
 from quart.testing.connections import WebsocketDisconnectError
-from redis.asyncio import Redis
 
 from ingest.catalog import libraries, users
 from ingest.catalog.database import Database, open_database
 from ingest.models import LibraryKind
 from ingest.state import Event, State, open_state
 from tests.fixtures.auth import PASSWORD, Clock, add_user, cheap_passwords
-from tests.fixtures.services import REDIS_URL, free_port, service_missing, tcp_answers
+from tests.fixtures.services import (
+    REDIS_URL,
+    free_port,
+    key_prefix,
+    service_missing,
+    tcp_answers,
+)
 from web.app import Services, create_app
 from web.auth.principal import Principal
 from web.auth.service import Auth
@@ -54,17 +58,8 @@ def flavour(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 async def prefix(flavour: str) -> AsyncIterator[str]:
-    """A Redis key prefix of this test's own, its keys deleted afterwards."""
-    prefix = f"reelbox-test:{uuid.uuid4().hex[:12]}:"
-    yield prefix
-    if flavour == "redis":
-        client = Redis.from_url(REDIS_URL)
-        try:
-            keys = [key async for key in client.scan_iter(match=f"{prefix}*")]
-            if keys:
-                await client.delete(*keys)
-        finally:
-            await client.aclose()
+    async with key_prefix(on_redis=flavour == "redis") as made:
+        yield made
 
 
 @dataclass
