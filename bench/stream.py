@@ -62,6 +62,10 @@ from hypercorn.config import Config
 from quart import Quart, Response, jsonify, request
 from quart.typing import ResponseReturnValue
 
+from bench.hls import durations as _durations
+from bench.hls import join as _join
+from bench.hls import uris as _uris
+from bench.hls import variant as _variant
 from bench.machine import describe
 from bench.scan import CACHE
 from engine.segmenter.cache import CacheStatistics, MemorySegmentCache, SegmentKey
@@ -195,14 +199,6 @@ class _Timed:
     steps: dict[str, float]
 
 
-def _durations(playlist: str) -> list[float]:
-    return [float(m) for m in re.findall(r"#EXTINF:([0-9.]+)", playlist)]
-
-
-def _uris(playlist: str) -> list[str]:
-    return [line for line in playlist.splitlines() if line and not line.startswith("#")]
-
-
 def _segment_at(durations: list[float], fraction: float) -> int:
     """The segment holding ``fraction`` of the duration, found as a player finds it."""
     target, elapsed = sum(durations) * fraction, 0.0
@@ -211,19 +207,6 @@ def _segment_at(durations: list[float], fraction: float) -> int:
         if elapsed > target:
             return n
     return len(durations) - 1
-
-
-def _variant(master: str, height: int) -> str:
-    """The URI of the master playlist's variant ``height`` lines tall."""
-    lines = master.splitlines()
-    for n, line in enumerate(lines):
-        if line.startswith("#EXT-X-STREAM-INF") and re.search(rf"RESOLUTION=\d+x{height}\b", line):
-            return lines[n + 1]
-    raise RuntimeError(f"no variant {height} lines tall in the master playlist:\n{master}")
-
-
-def _join(url: str, relative: str) -> str:
-    return str(httpx.URL(url).join(relative))
 
 
 def _frames(*parts: bytes) -> int:
