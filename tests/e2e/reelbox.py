@@ -52,6 +52,11 @@ class Title:
     size: tuple[int, int] = (320, 240)
     subtitles: bool = False
 
+    @property
+    def card(self) -> str:
+        """The first line of its card: an episode's series, else the title."""
+        return self.path.split("/")[0] if self.folder == "Shows" else self.title
+
 
 PLAYABLE = Title(
     "Films",
