@@ -12,13 +12,15 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from bench import players, scan, stream
+from bench import memory, players, scan, soak, stream
 from web.logging import configure_logging
 
 SCENARIOS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Callable[..., Any]]] = {
     "scan": (scan.add_arguments, scan.run),
     "stream": (stream.add_arguments, stream.run),
     "players": (players.add_arguments, players.run),
+    "soak": (soak.add_arguments, soak.run),
+    "memory": (memory.add_arguments, memory.run),
 }
 
 

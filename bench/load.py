@@ -32,6 +32,7 @@ class Step:
     seek_share: float = 0.25
     seed: int = 1
     sample_s: float = 1.0
+    watch_sessions: bool = False  # read the server's open sessions at every sample (/metrics)
 
 
 def run_step(server: Server, step: Step) -> dict[str, Any]:
@@ -48,11 +49,15 @@ async def _run(server: Server, step: Step) -> dict[str, Any]:
     steady_from = begin + step.ramp_s
     until = steady_from + step.seconds
     readings: list[tuple[Reading, Reading]] = []
+    sessions: list[float] = []
     done = anyio.Event()
 
     async def sample() -> None:
         while not done.is_set():
             readings.append((read_process(server.pid), read_process(os.getpid())))
+            if step.watch_sessions:
+                seen = await anyio.to_thread.run_sync(counters, server.url)
+                sessions.append(seen.get("reelbox_playback_sessions", 0.0))
             with anyio.move_on_after(step.sample_s):
                 await done.wait()
 
@@ -80,7 +85,12 @@ async def _run(server: Server, step: Step) -> dict[str, Any]:
     after = await anyio.to_thread.run_sync(counters, server.url)
     result = {"n": step.players, **tally.summary()}
     result.update(_resources(readings, steady_from, until, begin))
+    if sessions:
+        for point, open_sessions in zip(result["timeline"], sessions[1:], strict=False):
+            point["sessions"] = int(open_sessions)
+    result["steady_from_s"] = round(steady_from - begin, 1)
     result["cache_hit_rate"] = hit_rate(before, after)
+    result["segment_cache_mib_end"] = round(after.get("reelbox_segment_cache_bytes", 0) / MIB, 1)
     result["stall_free"] = tally.stalls == 0 and not tally.errors and tally.segments > 0
     return result
 
