@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from bench import memory, players, scan, soak, stream
+from bench import memory, players, report, scan, soak, stream
 from web.logging import configure_logging
 
 SCENARIOS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Callable[..., Any]]] = {
@@ -32,9 +32,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         scenario.add_argument("--json", action="store_true", help="JSON only (the default)")
         scenario.add_argument("--quick", action="store_true", help="a tiny run, for tests")
         add_arguments(scenario)
+    every = sub.add_parser("all", help="every scenario, then results.json, report.md and plots")
+    report.add_arguments(every)
     args = parser.parse_args(argv)
     configure_logging("warning")  # stdout carries the JSON only
-    result = SCENARIOS[args.scenario][1](args)
+    if args.scenario == "all":
+        result = report.run_all(SCENARIOS, args)
+    else:
+        result = SCENARIOS[args.scenario][1](args)
     sys.stdout.write(json.dumps(result, indent=2) + "\n")
     return 0
 
