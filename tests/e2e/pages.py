@@ -35,13 +35,20 @@ async def home_shown(page: Page, origin: str) -> None:
     await expect(page.get_by_role("button", name="Sign out")).to_be_visible()
 
 
+# The pictures in view have loaded (screens under the current one, and rows below the fold, may
+# hold lazy pictures that never load) and so have the fonts.
+SETTLED = """() => document.fonts.status === 'loaded' && Array.from(document.images).every((i) => {
+    const r = i.getBoundingClientRect();
+    const inView = r.width > 0 && r.bottom > 0 && r.right > 0
+        && r.top < innerHeight && r.left < innerWidth;
+    return i.complete || !inView;
+})"""
+
+
 async def shot(page: Page, folder: Path, name: str) -> Path:
     """A screenshot of the page once its requests have settled and its pictures decoded."""
     await page.wait_for_load_state("networkidle")
-    await page.wait_for_function(
-        "() => Array.from(document.images).every((i) => i.complete)"
-        " && document.fonts.status === 'loaded'"
-    )
+    await page.wait_for_function(SETTLED)
     await page.wait_for_timeout(200)  # expo-image fades pictures in (150 ms)
     path = folder / f"{name}.png"
     await page.screenshot(path=str(path), caret="hide")
