@@ -20,7 +20,7 @@ from typing import Any
 
 import structlog
 from pydantic import ValidationError
-from quart import Quart, jsonify
+from quart import Quart, jsonify, request
 from quart.typing import ResponseReturnValue
 from quart_schema import RequestSchemaValidationError
 from quart_schema.validation import QuerystringValidationError
@@ -128,7 +128,9 @@ def register_error_handlers(app: Quart) -> None:
     async def http_error(exc: HTTPException) -> ResponseReturnValue:
         status = exc.code or 500
         code = (exc.name or "error").lower().replace(" ", "_")
-        return error_response(status, code, exc.description or exc.name or "error")
+        # Keep what the exception says in headers (Allow on a 405), not its HTML body's type.
+        headers = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}
+        return error_response(status, code, exc.description or exc.name or "error", headers)
 
     @app.errorhandler(UnicodeDecodeError)
     async def not_utf8(exc: UnicodeDecodeError) -> ResponseReturnValue:
@@ -155,7 +157,10 @@ def register_error_handlers(app: Quart) -> None:
             details["field"] = problems[0]["field"]
         where = "query string" if isinstance(exc, QuerystringValidationError) else "body"
         summary = "; ".join(f"{p['field'] or where}: {p['message']}" for p in problems[:5])
-        return error_response(400, "invalid_request", f"invalid {where}: {summary}", None, details)
+        message = f"invalid {where}: {summary}"
+        if where == "body" and not request.is_json:
+            message = "send a JSON object, with Content-Type: application/json"
+        return error_response(400, "invalid_request", message, None, details)
 
     for error_type, (status, code) in {**API_ERRORS, **CATALOG_ERRORS}.items():
 

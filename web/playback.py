@@ -136,6 +136,9 @@ class Playback:
             users=len({s.user_id for s in sessions if s.user_id is not None}),
         )
 
+    def exists(self, session_id: str) -> bool:
+        return session_id in self._sessions
+
     def session(self, session_id: str) -> PlaybackSession:
         try:
             return self._sessions[session_id]

@@ -14,14 +14,16 @@ the session does not exist (404). Without ``auth`` (component tests, benchmarks)
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, ParamSpec, TypeVar
+from typing import Annotated, ParamSpec, TypeVar
 from urllib.parse import urlencode
 
 import anyio
-from quart import Blueprint, Response, jsonify, redirect, request, send_file
+from pydantic import Field, JsonValue, field_validator
+from quart import Blueprint, Response, redirect, request, send_file
 from quart.typing import ResponseReturnValue
+from quart_schema import document_response, validate_request
 from werkzeug.datastructures import Range
-from werkzeug.exceptions import BadRequest, RequestedRangeNotSatisfiable
+from werkzeug.exceptions import RequestedRangeNotSatisfiable
 
 from engine.errors import NotFound
 from engine.segmenter.playlists import dash_manifest, hls_master, hls_media, hls_subtitles
@@ -29,6 +31,9 @@ from engine.segmenter.renditions import RenditionKind
 from engine.sessions.decision import Method
 from engine.sessions.profiles import BUILT_IN, Limits
 from ingest.catalog.browse import Viewer
+from web.api.cache import json_response
+from web.api.openapi import errors, no_content
+from web.api.schemas import Body, Id, Out
 from web.auth.principal import (
     Principal,
     allow_stream_token,
@@ -48,6 +53,48 @@ DIRECT_TYPES = {
     "webm": "video/webm",
     "ts": "video/mp2t",
 }
+
+
+Count = Annotated[int, Field(ge=0, le=2**63 - 1)]
+
+
+class PlaybackStart(Body):
+    item_id: Id
+    profile: str = Field(
+        default="chromium",
+        description="the device's profile: what it plays without help",
+        json_schema_extra={"enum": list[JsonValue](sorted(BUILT_IN))},
+    )
+    max_height: Count | None = Field(default=None, description="pixels; null: the profile's")
+    max_bitrate: Count | None = Field(default=None, description="bit/s; null: the profile's")
+    audio_stream: Count | None = Field(default=None, description="the source's audio stream")
+
+    @field_validator("profile")
+    @classmethod
+    def _known(cls, value: str) -> str:
+        if value not in BUILT_IN:
+            raise ValueError(f"profile must be one of {', '.join(sorted(BUILT_IN))}")
+        return value
+
+
+class PlaybackStarted(Out):
+    """A playback session: the decision, and where to fetch what it serves."""
+
+    session_id: str
+    stream_token: str | None = Field(description="carried by the URLs below; null without logins")
+    method: str = Field(description="direct_play, direct_stream or transcode")
+    video: str | None
+    audio: str | None
+    reasons: list[str] = Field(description="why the source is not played as it is")
+    renditions: list[str]
+    master_url: str
+    dash_url: str
+    direct_url: str | None
+
+
+class ProgressReport(Body):
+    position_us: Count
+    paused: bool = False
 
 
 P = ParamSpec("P")
@@ -74,23 +121,17 @@ def streaming_routes(playback: Playback, auth: Auth | None = None) -> Blueprint:
 
     @routes.post("/api/playback")
     @login
-    async def start() -> ResponseReturnValue:
-        body = await request.get_json(silent=True)
-        if not isinstance(body, dict):
-            raise BadRequest('send a JSON object: {"item_id": 1, "profile": "chromium"}')
-        item_id = _int(body, "item_id", required=True)
-        name = body.get("profile", "chromium")
-        profile = BUILT_IN.get(name) if isinstance(name, str) else None
-        if profile is None:
-            raise BadRequest(f"profile must be one of {', '.join(sorted(BUILT_IN))}")
-        limits = Limits(max_bitrate=_int(body, "max_bitrate"), max_height=_int(body, "max_height"))
-        assert item_id is not None
+    @validate_request(PlaybackStart)
+    @document_response(PlaybackStarted, 201)
+    @errors(404, 429)
+    async def start(data: PlaybackStart) -> Response:
+        """Start playing an item: the decision, with the URLs of its playlists and file."""
         principal = optional_principal() if auth is not None else None
         session = await playback.create(
-            item_id,
-            profile,
-            audio_stream=_int(body, "audio_stream"),
-            limits=limits,
+            data.item_id,
+            BUILT_IN[data.profile],
+            audio_stream=data.audio_stream,
+            limits=Limits(max_bitrate=data.max_bitrate, max_height=data.max_height),
             user_id=principal.user_id if principal else None,
             viewer=None if principal is None else _viewer(principal),
         )
@@ -100,7 +141,7 @@ def streaming_routes(playback: Playback, auth: Auth | None = None) -> Blueprint:
         if auth is not None and principal is not None:
             token = (await auth.stream_token(principal, session.id)).token
         query = _query(token=token)
-        return jsonify(
+        started = PlaybackStarted(
             stream_token=token,
             session_id=session.id,
             method=decision.method.value,
@@ -111,24 +152,25 @@ def streaming_routes(playback: Playback, auth: Auth | None = None) -> Blueprint:
             master_url=f"{base}/master.m3u8{query}",
             dash_url=f"{base}/manifest.mpd{query}",
             direct_url=f"{base}/file{query}" if decision.method is Method.DIRECT_PLAY else None,
-        ), 201
+        )
+        return json_response(started, 201)
 
     @routes.delete("/api/playback/<session_id>")
     @owner_or_token
+    @no_content()
     async def stop(session_id: str) -> ResponseReturnValue:
+        """End a playback session."""
         await playback.close(session_of(session_id).id)
         return "", 204
 
     @routes.post("/api/playback/<session_id>/progress")
     @owner_or_token
-    async def progress(session_id: str) -> ResponseReturnValue:
+    @validate_request(ProgressReport)
+    @no_content()
+    async def progress(session_id: str, data: ProgressReport) -> ResponseReturnValue:
+        """Where the player is: kept as the user's resume position."""
         session_of(session_id)
-        body = await request.get_json(silent=True)
-        if not isinstance(body, dict):
-            raise BadRequest('send a JSON object: {"position_us": 12000000, "paused": false}')
-        position = _int(body, "position_us", required=True)
-        assert position is not None
-        playback.progress(session_id, position, paused=bool(body.get("paused", False)))
+        playback.progress(session_id, data.position_us, paused=data.paused)
         return "", 204
 
     @routes.get("/stream/<session_id>/file")
@@ -267,15 +309,6 @@ def _query(**params: str | None) -> str:
     """``?a=b`` for the parameters that have a value, else nothing."""
     present = {k: v for k, v in params.items() if v}
     return f"?{urlencode(present)}" if present else ""
-
-
-def _int(body: dict[str, Any], name: str, *, required: bool = False) -> int | None:
-    value = body.get(name)
-    if value is None and not required:
-        return None
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise BadRequest(f"{name} must be a non-negative integer")
-    return value
 
 
 def _text(text: str, content_type: str) -> Response:

@@ -7,11 +7,9 @@ schema declared for that status and content type. Generation is bounded: ``MAX_E
 and invalid requests per operation, no shrinking (the server's state moves on between calls), and
 ``BUDGET_S`` for the whole module, after which each remaining operation gets one request.
 
-Known bugs (``BUGS``) are strict xfails of ``test_known_bug``, each shown by a request made for
-it, on the servers as they start (fuzzing alone may not find a bug again when the budget cuts it
-short, and may have deleted what a reproducer needs). The fuzz of their operations leaves out the
-requests that would show them again, or checks only for 5xx where the bug is an undeclared
-status, so that it still finds new bugs there.
+Bugs the fuzz found once (``REGRESSIONS``) each keep a request made for them, sent by
+``test_regression`` on the servers as they start: fuzzing alone may not find a bug again when the
+budget cuts it short, and may have deleted what a reproducer needs.
 
 The servers scan only libraries under the test's media folder: a generated library source may name
 any folder of this machine ("/"), which must not be scanned. Operations run reads first and
@@ -41,7 +39,7 @@ from hypothesis import strategies as st
 from ingest.catalog.database import open_database
 from tests.fixtures.api import Catalog, make_catalog, on_loopback, served_app, write_media
 from tests.fixtures.auth import PASSWORD
-from tests.web.test_api_matrix import DOCUMENTED_AS, TABLE
+from tests.web.test_api_matrix import TABLE
 from web.api.openapi import MAX_ID
 from web.settings import AuthSettings
 
@@ -138,7 +136,7 @@ def login(server: Server, *, fresh: bool = False) -> dict[str, str]:
 
 
 def operation_of(server: Server, operation: str) -> Any:
-    found = server.schema.find_operation_by_label(DOCUMENTED_AS.get(operation, operation))
+    found = server.schema.find_operation_by_label(operation)
     assert found is not None, f"{operation} is not in the document"
     return found
 
@@ -162,7 +160,7 @@ CHECKS = [
 ]
 
 
-# --- known bugs: the server's, each to fix in web/ (a fixed one fails its strict xfail) ---------
+# --- regressions: bugs found once, each with the request that showed it ---------------------------
 
 
 @dataclass(frozen=True)
@@ -200,44 +198,15 @@ Reproduce = Callable[[Call], None]
 
 
 @dataclass(frozen=True)
-class Bug:
-    reason: str
-    reproduce: Reproduce
-    # The generated requests that do not show the bug; None: any may (its answers have statuses
-    # the document does not declare), so the fuzz checks only for server errors.
-    spares: Callable[[Any], bool] | None = None
-
-
-class BugShown(AssertionError):
-    """A known bug showed itself (the strict xfail of its case)."""
-
-
-def show(bugs: list[Bug], call: Call) -> None:
-    """Raise ``BugShown`` when the bugs show; fail when one of them no longer does."""
-    shown, gone = [], []
-    for bug in bugs:
-        try:
-            bug.reproduce(call)
-        except AssertionError as exc:
-            shown.append(f"{bug.reason}: {exc}")
-        else:
-            gone.append(bug.reason)
-    if gone:
-        pytest.fail(f"fixed, take it out of BUGS: {gone}")
-    raise BugShown("\n".join(shown))
+class Regression:
+    bug: str  # what the server did
+    reproduce: Reproduce  # raises AssertionError if it does it again
 
 
 def a_playback(call: Call) -> str:
     """The path of a playback session the role starts."""
     started = call.made("/api/playback", {"item_id": call.server.catalog.items["family"]})
     return f"/api/playback/{started['session_id']}"
-
-
-def ids_in_range(case: Any) -> bool:
-    return not any(
-        re.fullmatch(r"\d+", str(value)) and not 1 <= int(value) <= MAX_ID
-        for value in (case.path_parameters or {}).values()
-    )
 
 
 def huge_ids(call: Call) -> None:
@@ -280,7 +249,7 @@ def logout(call: Call) -> None:
 
 
 def undeclared(statuses: str) -> str:
-    return f"answers {statuses}, which the operation does not declare"
+    return f"answered {statuses}, which the operation did not declare"
 
 
 WITH_405 = (
@@ -296,31 +265,25 @@ WITH_405 = (
     "DELETE /api/playlists/{playlist_id}/shares/{user_id}",
 )
 OUT_OF_RANGE = (
-    f"an id outside 1..{MAX_ID} (0, or above the document's maximum) does not match the <id:> "
-    "converter, and where another rule has the same path the answer is 405 (without an Allow "
+    f"an id outside 1..{MAX_ID} (0, or above the document's maximum) did not match the <id:> "
+    "converter, and where another rule had the same path the answer was 405 (without an Allow "
     "header), not 404"
 )
 BOTH, ADMIN, MEMBER = ROLES, ("admin",), ("member",)
-Row = tuple[tuple[str, ...], tuple[str, ...], Bug]
+Row = tuple[tuple[str, ...], tuple[str, ...], Regression]
 
 
-def row(
-    roles: tuple[str, ...],
-    operations: str | tuple[str, ...],
-    reason: str,
-    how: Reproduce,
-    spares: Callable[[Any], bool] | None = None,
-) -> Row:
+def row(roles: tuple[str, ...], operations: str | tuple[str, ...], bug: str, how: Reproduce) -> Row:
     named = (operations,) if isinstance(operations, str) else operations
-    return roles, named, Bug(reason, how, spares)
+    return roles, named, Regression(bug, how)
 
 
 def progress_of(call: Call) -> str:
     return f"{a_playback(call)}/progress"
 
 
-BUGS: list[Row] = [
-    row(BOTH, WITH_405, OUT_OF_RANGE, huge_ids, ids_in_range),
+REGRESSIONS: list[Row] = [
+    row(BOTH, WITH_405, OUT_OF_RANGE, huge_ids),
     row(
         BOTH,
         ("GET /api/auth/oidc/{name}/callback", "POST /api/auth/oidc/{name}/callback"),
@@ -352,30 +315,31 @@ BUGS: list[Row] = [
 ]
 
 
-def known_bugs(role: str, operation: str) -> list[Bug]:
-    return [bug for roles, operations, bug in BUGS if role in roles and operation in operations]
-
-
-def bug_cases() -> list[Any]:
-    cases = []
-    for role in ROLES:
-        for operation in OPERATIONS:
-            if bugs := known_bugs(role, operation):
-                reason = "; ".join(bug.reason for bug in bugs)
-                mark = pytest.mark.xfail(strict=True, raises=BugShown, reason=reason)
-                cases.append(pytest.param(role, operation, id=f"{role} {operation}", marks=mark))
-    return cases
+def regressions(role: str, operation: str) -> list[Regression]:
+    return [r for roles, operations, r in REGRESSIONS if role in roles and operation in operations]
 
 
 # --- the tests ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("role", "operation"), bug_cases())
-def test_known_bug(role: str, operation: str, servers: Servers) -> None:
-    """Each known bug still shows (strict xfail); one that does not fails: take it out."""
+@pytest.mark.parametrize(
+    ("role", "operation"),
+    [
+        pytest.param(role, op, id=f"{role} {op}")
+        for role in ROLES
+        for op in OPERATIONS
+        if regressions(role, op)
+    ],
+)
+def test_regression(role: str, operation: str, servers: Servers) -> None:
+    """The request that once showed a bug answers as the document says."""
     server = servers(role)
     call = Call(server, operation, operation_of(server, operation), login(server))
-    show(known_bugs(role, operation), call)
+    for regression in regressions(role, operation):
+        try:
+            regression.reproduce(call)
+        except AssertionError as exc:
+            raise AssertionError(f"again: {regression.bug}: {exc}") from exc
 
 
 @pytest.mark.parametrize(
@@ -389,11 +353,6 @@ def test_operation(role: str, operation: str, servers: Servers) -> None:
         found.as_strategy(generation_mode=schemathesis.GenerationMode.POSITIVE),
         found.as_strategy(generation_mode=schemathesis.GenerationMode.NEGATIVE),
     )
-    bugs = known_bugs(role, operation)
-    for bug in bugs:
-        if bug.spares is not None:
-            strategy = strategy.filter(bug.spares)
-    checks = CHECKS[:1] if any(bug.spares is None for bug in bugs) else CHECKS
     headers = login(server)
     calls = 0
 
@@ -412,6 +371,6 @@ def test_operation(role: str, operation: str, servers: Servers) -> None:
             return
         calls += 1
         with requests.Session() as session:
-            case.call_and_validate(session=session, headers=headers, checks=checks)
+            case.call_and_validate(session=session, headers=headers, checks=CHECKS)
 
     fuzz()

@@ -152,11 +152,18 @@ async def test_bad_bodies_answer_400_naming_the_field(
 
 
 async def test_malformed_json_answers_400(client: Client) -> None:
-    for data in ("{not json", "[1, 2]", ""):
-        response = await client.post(
-            "/api/auth/login", data=data, headers={"Content-Type": "application/json"}
-        )
-        assert (await error_of(response, 400))["code"] == "invalid_request"
+    json = {"Content-Type": "application/json"}
+    for data, headers, code in (
+        ("{not json", json, "bad_request"),  # the API's code for a body that is not JSON
+        ("", json, "bad_request"),
+        ("[1, 2]", json, "invalid_request"),  # JSON, but not the object asked for
+        ('{"username": "ann", "password": "x"}', {}, "invalid_request"),  # not sent as JSON
+    ):
+        response = await client.post("/api/auth/login", data=data, headers=headers)
+        error = await error_of(response, 400)
+        assert error["code"] == code, (data, error)
+        if not headers:
+            assert "Content-Type: application/json" in error["message"]
 
 
 async def test_basic_auth_on_an_api_route(database: Database, auth: Auth, client: Client) -> None:
@@ -292,7 +299,7 @@ async def test_invites_are_for_admins_and_accepted_once(
     await error_of(await client.get("/api/invites", headers=member), 403)
     await error_of(await client.post("/api/invites", json=body), 401)
     bad = await client.post("/api/invites", json={"library_ids": ["x"]}, headers=admin)
-    assert (await error_of(bad, 400))["details"]["field"] == "library_ids"
+    assert (await error_of(bad, 400))["details"]["field"].startswith("library_ids")
 
     response = await client.post("/api/invites", json=body, headers=admin)
     assert response.status_code == 201

@@ -94,7 +94,7 @@ async def test_bad_requests_answer_json(server: Server) -> None:
         missing = await client.get("/stream/nope/master.m3u8")
         assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
         bad = await client.post("/api/playback", content=b"not json")
-        assert bad.status_code == 400 and "JSON object" in bad.json()["error"]["message"]
+        assert bad.status_code == 400 and "a JSON object" in bad.json()["error"]["message"]
         wrong = await client.post("/api/playback", json={"item_id": "x"})
         assert wrong.status_code == 400 and "item_id" in wrong.json()["error"]["message"]
         profile = await client.post(

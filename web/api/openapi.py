@@ -15,6 +15,7 @@ that the document is complete enough to drive clients and test generators:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -22,7 +23,8 @@ from pydantic import TypeAdapter
 from quart import Quart
 from quart_schema import QuartSchema
 from quart_schema.openapi import Info, OpenAPIProvider
-from werkzeug.routing import BaseConverter, IntegerConverter, Map
+from werkzeug.exceptions import NotFound
+from werkzeug.routing import BaseConverter, IntegerConverter, Map, ValidationError
 from werkzeug.routing.rules import Rule
 
 from web.api.schemas import ErrorResponse
@@ -34,6 +36,9 @@ NO_CONTENT_ATTRIBUTE = "_reelbox_no_content"
 ETAG_ATTRIBUTE = "_reelbox_etag"
 BINARY_ATTRIBUTE = "_reelbox_binary"
 REF_TEMPLATE = "#/components/schemas/{model}"
+# ``<converter:name>`` -> ``{name}``; quart-schema's own pattern lets ``[^:]*`` run across ``>``,
+# so ``/<a>/<b>/<int:n>.m4s`` became ``/{n}.m4s``.
+PATH_PARAMETER = re.compile(r"<(?:[^:<>]*:)?([^<>]+)>")
 MAX_ID = 2**63 - 1
 
 # Routes anyone may call; every other route needs credentials.
@@ -74,6 +79,7 @@ STATUS_TEXT = {
     201: "Created",
     202: "Accepted",
     204: "No Content",
+    302: "Found: a redirect (see Location)",
     304: "Not Modified: the ETag in If-None-Match is current",
     400: "Bad Request: a malformed body, a wrong type, an unknown field or parameter",
     401: "Unauthorized: no usable credentials (see WWW-Authenticate)",
@@ -84,16 +90,27 @@ STATUS_TEXT = {
     410: "Gone",
     413: "Payload Too Large",
     422: "Unprocessable",
+    502: "Bad Gateway: an upstream (an identity provider) failed",
     429: "Too Many Requests (see Retry-After)",
     "default": "An unexpected error or an unavailable dependency (5xx)",
 }
 
 
 class IdConverter(IntegerConverter):
-    """``<id:name>``: a positive 64-bit integer; anything else does not match (404)."""
+    """``<id:name>``: a positive 64-bit integer; any other number names nothing (404).
+
+    Werkzeug checks a rule's method before its converters: when ``PATCH /api/users/0`` fails
+    the converter, the ``GET`` rule of the same path makes the answer 405. Digits out of range
+    are an unknown id, so they answer 404 at once."""
 
     def __init__(self, map: Map) -> None:
         super().__init__(map, min=1, max=MAX_ID)
+
+    def to_python(self, value: str) -> Any:
+        try:
+            return super().to_python(value)
+        except ValidationError:
+            raise NotFound(f"no such id: {value} (ids are 1 to {MAX_ID})") from None
 
 
 def errors(*statuses: int) -> Callable[[F], F]:
@@ -194,6 +211,7 @@ class ReelboxOpenAPI(OpenAPIProvider):
 
     def build_paths(self, rule: Rule) -> tuple[dict[str, Any], dict[str, Any]]:
         paths, components = super().build_paths(rule)
+        paths = {PATH_PARAMETER.sub(r"{\1}", rule.rule): ops for ops in paths.values()}
         func = self._app.view_functions[rule.endpoint]
         blueprint = rule.endpoint.rpartition(".")[0]
         for path, operations in paths.items():

@@ -16,6 +16,7 @@ from quart import Blueprint, Response, jsonify, make_response, redirect, request
 from quart.typing import ResponseReturnValue
 from werkzeug.wrappers.response import Response as WerkzeugResponse
 
+from web.api.openapi import errors, no_content
 from web.auth.oidc import (
     CallbackInvalid,
     CodeRejected,
@@ -103,6 +104,8 @@ def oidc_routes(
         return jsonify(providers=listed)
 
     @routes.get(f"{prefix}/<name>/start")
+    @no_content(302)
+    @errors(400, 502)
     async def start(name: str) -> ResponseReturnValue:
         return_to = request.args.get("redirect") or None
         if return_to is not None and not redirect_allowed(return_to, allowed_redirects):
@@ -127,6 +130,8 @@ def oidc_routes(
         return response
 
     @routes.route(f"{prefix}/<name>/callback", methods=["GET", "POST"])
+    @no_content(302)
+    @errors(400, 401, 502)
     async def callback(name: str) -> ResponseReturnValue:
         params = dict(request.args)
         if request.method == "POST":

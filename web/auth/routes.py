@@ -14,8 +14,8 @@
     POST   /api/invites/accept      {code, username, password, device?} -> tokens
     GET    /api/users/me
 
-Bodies are JSON objects; a missing or ill-typed field is 400 ``invalid_request`` naming it in
-``details.field``. Errors are the one shape of ``web.errors``.
+Bodies are the models of ``web.auth.schemas``; a missing or ill-typed field is 400
+``invalid_request`` naming it in ``details.field``. Errors are the one shape of ``web.errors``.
 """
 
 from __future__ import annotations
@@ -24,12 +24,36 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any, Protocol
 
-from quart import Blueprint, jsonify, request
+from quart import Blueprint, Response, request
 from quart.typing import ResponseReturnValue
+from quart_schema import document_request, document_response, validate_request
 
 from ingest.catalog.auth import ApiKeyRecord, InviteRecord, SessionRecord
+from web.api.cache import json_response
+from web.api.openapi import errors, no_content
 from web.auth import InvalidRequest
 from web.auth.principal import Principal, current_principal, require_admin, require_login
+from web.auth.schemas import (
+    ApiKey,
+    ApiKeys,
+    Invite,
+    InviteAccept,
+    InviteCreate,
+    Invites,
+    KeyCreate,
+    LoginBody,
+    LoginSession,
+    LoginSessions,
+    LogoutBody,
+    Me,
+    NewApiKey,
+    NewInvite,
+    RefreshBody,
+    Revoked,
+    Tokens,
+    TokenUser,
+    Who,
+)
 from web.auth.service import Auth, TokenPair
 
 
@@ -37,25 +61,34 @@ def auth_routes(auth: Auth) -> Blueprint:
     routes = Blueprint("auth", __name__)
 
     @routes.post("/api/auth/login")
-    async def login() -> ResponseReturnValue:
-        body = await _body()
+    @validate_request(LoginBody)
+    @document_response(Tokens)
+    @errors(401, 429)
+    async def login(data: LoginBody) -> Response:
+        """Log in with a username and password."""
         pair = await auth.login(
-            _text(body, "username", limit=128),
-            _text(body, "password", limit=4096),
+            data.username,
+            data.password,
             addr=_address(),
-            device=_optional_text(body, "device"),
+            device=data.device,
             client=request.headers.get("User-Agent"),
         )
-        return jsonify(tokens_json(pair)), 200
+        return json_response(tokens_out(pair))
 
     @routes.post("/api/auth/refresh")
-    async def refresh() -> ResponseReturnValue:
-        body = await _body()
-        pair = await auth.refresh(_text(body, "refresh_token", limit=256))
-        return jsonify(tokens_json(pair)), 200
+    @validate_request(RefreshBody)
+    @document_response(Tokens)
+    @errors(401)
+    async def refresh(data: RefreshBody) -> Response:
+        """Trade a refresh token (used up) for new tokens."""
+        return json_response(tokens_out(await auth.refresh(data.refresh_token)))
 
     @routes.post("/api/auth/logout")
+    @document_request(LogoutBody)
+    @no_content()
+    @errors(400, 401)
     async def logout() -> ResponseReturnValue:
+        """End this session: the bearer token's, or the refresh token's in the body."""
         # A client whose access token expired can still end its session with the refresh token.
         body = await request.get_json(silent=True)
         token = body.get("refresh_token") if isinstance(body, dict) else None
@@ -72,95 +105,116 @@ def auth_routes(auth: Auth) -> Blueprint:
 
     @routes.post("/api/auth/logout-all")
     @require_login
-    async def logout_all() -> ResponseReturnValue:
+    @document_response(Revoked)
+    async def logout_all() -> Response:
+        """End every session of yours, on every device."""
         ended = await auth.logout_all(current_principal().user_id)
-        return jsonify(revoked=ended), 200
+        return json_response(Revoked(revoked=ended))
 
     @routes.get("/api/auth/sessions")
     @require_login
-    async def sessions() -> ResponseReturnValue:
+    @document_response(LoginSessions)
+    async def sessions() -> Response:
+        """Your live login sessions."""
         principal = current_principal()
         found = await auth.sessions(principal.user_id)
-        return jsonify(sessions=[_session(s, principal) for s in found])
+        return json_response(LoginSessions(sessions=[_session(s, principal) for s in found]))
 
     @routes.delete("/api/auth/sessions/<session_id>")
     @require_login
+    @no_content()
     async def end_session(session_id: str) -> ResponseReturnValue:
+        """End one of your sessions."""
         await auth.end_session(current_principal().user_id, session_id)
         return "", 204
 
     @routes.get("/api/auth/keys")
     @require_login
-    async def keys() -> ResponseReturnValue:
+    @document_response(ApiKeys)
+    async def keys() -> Response:
+        """Your API keys (without the keys themselves)."""
         found = await auth.api_keys(current_principal().user_id)
-        return jsonify(keys=[_api_key(k) for k in found])
+        return json_response(ApiKeys(keys=[_api_key(k) for k in found]))
 
     @routes.post("/api/auth/keys")
     @require_login
-    async def create_key() -> ResponseReturnValue:
-        body = await _body()
-        record, secret = await auth.create_api_key(
-            current_principal().user_id, _text(body, "name", limit=128)
-        )
-        return jsonify({**_api_key(record), "key": secret}), 201
+    @validate_request(KeyCreate)
+    @document_response(NewApiKey, 201)
+    async def create_key(data: KeyCreate) -> Response:
+        """A new API key for an integration: the key is shown this once."""
+        record, secret = await auth.create_api_key(current_principal().user_id, data.name)
+        return json_response(NewApiKey(**_api_key(record).model_dump(), key=secret), 201)
 
     @routes.delete("/api/auth/keys/<id:key_id>")
     @require_login
+    @no_content()
     async def revoke_key(key_id: int) -> ResponseReturnValue:
+        """Revoke one of your API keys."""
         await auth.revoke_api_key(current_principal().user_id, key_id)
         return "", 204
 
     @routes.post("/api/invites")
     @require_admin
-    async def create_invite() -> ResponseReturnValue:
-        body = await _body()
+    @validate_request(InviteCreate)
+    @document_response(NewInvite, 201)
+    async def create_invite(data: InviteCreate) -> Response:
+        """Invite someone (admins): the code is shown this once."""
         record, code = await auth.create_invite(
             current_principal().user_id,
-            role=_optional_text(body, "role") or "member",
-            library_ids=_optional_ids(body, "library_ids"),
-            max_parental_rating=_optional_int(body, "max_parental_rating"),
-            ttl_s=_optional_int(body, "expires_in_s", minimum=60),
+            role=data.role,
+            library_ids=None if data.library_ids is None else sorted(set(data.library_ids)),
+            max_parental_rating=data.max_parental_rating,
+            ttl_s=data.expires_in_s,
         )
-        return jsonify({**_invite(record), "code": code}), 201
+        return json_response(NewInvite(**_invite(record).model_dump(), code=code), 201)
 
     @routes.get("/api/invites")
     @require_admin
-    async def invites() -> ResponseReturnValue:
-        return jsonify(invites=[_invite(i) for i in await auth.invites()])
+    @document_response(Invites)
+    async def invites() -> Response:
+        """Every invite (admins)."""
+        return json_response(Invites(invites=[_invite(i) for i in await auth.invites()]))
 
     @routes.delete("/api/invites/<id:invite_id>")
     @require_admin
+    @no_content()
     async def revoke_invite(invite_id: int) -> ResponseReturnValue:
+        """Revoke an invite (admins)."""
         await auth.revoke_invite(invite_id)
         return "", 204
 
     @routes.post("/api/invites/accept")
-    async def accept_invite() -> ResponseReturnValue:
-        body = await _body()
+    @validate_request(InviteAccept)
+    @document_response(Tokens, 201)
+    @errors(401, 409, 410, 429)
+    async def accept_invite(data: InviteAccept) -> Response:
+        """Create your account from an invite code, and log in."""
         pair = await auth.accept_invite(
-            _text(body, "code", limit=256),
-            _text(body, "username", limit=128),
-            _text(body, "password", limit=4096),
+            data.code,
+            data.username,
+            data.password,
             addr=_address(),
-            device=_optional_text(body, "device"),
+            device=data.device,
             client=request.headers.get("User-Agent"),
         )
-        return jsonify(tokens_json(pair)), 201
+        return json_response(tokens_out(pair), 201)
 
     @routes.get("/api/users/me")
     @require_login
-    async def me() -> ResponseReturnValue:
+    @document_response(Me)
+    async def me() -> Response:
+        """Who you are, and how you logged in."""
         principal = current_principal()
         user = await auth.user(principal.user_id)
-        return jsonify(
-            {
-                **_who(principal),
-                "email": user.email,
-                "display_name": user.display_name,
-                "provider": user.provider,
-                "auth_method": principal.method,
-                "session_id": principal.session_id,
-            }
+        return json_response(
+            Me(
+                **_who(principal).model_dump(),
+                email=user.email,
+                display_name=user.display_name,
+                provider=user.provider,
+                auth_method=principal.method,
+                session_id=principal.session_id,
+            )
         )
 
     return routes
@@ -200,54 +254,12 @@ def external_login(
         pair = await auth.issue_for_user(
             user, identity.provider, client=request.headers.get("User-Agent")
         )
-        return tokens_json(pair)
+        return tokens_out(pair).model_dump(mode="json")
 
     return complete
 
 
-# --- request bodies -----------------------------------------------------------------------------
-
-
-async def _body() -> dict[str, Any]:
-    body = await request.get_json(force=True, silent=True)
-    if not isinstance(body, dict):
-        raise InvalidRequest("send a JSON object")
-    return body
-
-
-def _text(body: dict[str, Any], name: str, *, limit: int) -> str:
-    value = body.get(name)
-    if value is None:
-        raise InvalidRequest(f"{name} is missing", field=name)
-    if not isinstance(value, str) or not value:
-        raise InvalidRequest(f"{name} must be a non-empty string", field=name)
-    if len(value) > limit:
-        raise InvalidRequest(f"{name} has at most {limit} characters", field=name)
-    return value
-
-
-def _optional_text(body: dict[str, Any], name: str, *, limit: int = 256) -> str | None:
-    return None if body.get(name) is None else _text(body, name, limit=limit)
-
-
-def _optional_int(body: dict[str, Any], name: str, *, minimum: int = 0) -> int | None:
-    value = body.get(name)
-    if value is None:
-        return None
-    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        raise InvalidRequest(f"{name} must be an integer of at least {minimum}", field=name)
-    return value
-
-
-def _optional_ids(body: dict[str, Any], name: str) -> list[int] | None:
-    value = body.get(name)
-    if value is None:
-        return None
-    if not isinstance(value, list) or not all(
-        isinstance(i, int) and not isinstance(i, bool) and i > 0 for i in value
-    ):
-        raise InvalidRequest(f"{name} must be a list of library ids, or null for all", field=name)
-    return sorted(set(value))
+# --- requests -----------------------------------------------------------------------------------
 
 
 def _address() -> str:
@@ -261,59 +273,58 @@ def _time(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
-def _who(principal: Principal) -> dict[str, Any]:
-    return {
-        "id": principal.user_id,
-        "username": principal.username,
-        "roles": sorted(principal.roles),
-        "max_parental_rating": principal.max_parental_rating,
-        "library_ids": None if principal.library_ids is None else sorted(principal.library_ids),
-    }
+def _who(principal: Principal) -> Who:
+    return Who(
+        id=principal.user_id,
+        username=principal.username,
+        roles=sorted(principal.roles),
+        max_parental_rating=principal.max_parental_rating,
+        library_ids=None if principal.library_ids is None else sorted(principal.library_ids),
+    )
 
 
-def tokens_json(pair: TokenPair) -> dict[str, Any]:
-    return {
-        "token_type": "Bearer",
-        "access_token": pair.access_token,
-        "expires_at": _time(pair.access_expires_at),
-        "refresh_token": pair.refresh_token,
-        "refresh_expires_at": _time(pair.refresh_expires_at),
-        "session_id": pair.session_id,
-        "user": {**_who(pair.principal), "display_name": pair.user.display_name},
-    }
+def tokens_out(pair: TokenPair) -> Tokens:
+    return Tokens(
+        access_token=pair.access_token,
+        expires_at=_time(pair.access_expires_at),
+        refresh_token=pair.refresh_token,
+        refresh_expires_at=_time(pair.refresh_expires_at),
+        session_id=pair.session_id,
+        user=TokenUser(**_who(pair.principal).model_dump(), display_name=pair.user.display_name),
+    )
 
 
-def _session(session: SessionRecord, principal: Principal) -> dict[str, Any]:
-    return {
-        "id": session.id,
-        "device_name": session.device_name,
-        "client": session.client,
-        "created_at": _time(session.created_at),
-        "last_seen_at": _time(session.last_seen_at),
-        "expires_at": _time(session.expires_at),
-        "current": session.id == principal.session_id,
-    }
+def _session(session: SessionRecord, principal: Principal) -> LoginSession:
+    return LoginSession(
+        id=session.id,
+        device_name=session.device_name,
+        client=session.client,
+        created_at=_time(session.created_at),
+        last_seen_at=_time(session.last_seen_at),
+        expires_at=_time(session.expires_at),
+        current=session.id == principal.session_id,
+    )
 
 
-def _api_key(key: ApiKeyRecord) -> dict[str, Any]:
-    return {
-        "id": key.id,
-        "name": key.name,
-        "prefix": key.prefix,
-        "created_at": _time(key.created_at),
-        "last_used_at": _time(key.last_used_at),
-    }
+def _api_key(key: ApiKeyRecord) -> ApiKey:
+    return ApiKey(
+        id=key.id,
+        name=key.name,
+        prefix=key.prefix,
+        created_at=_time(key.created_at),
+        last_used_at=_time(key.last_used_at),
+    )
 
 
-def _invite(invite: InviteRecord) -> dict[str, Any]:
-    return {
-        "id": invite.id,
-        "role": invite.role,
-        "library_ids": None if invite.library_ids is None else list(invite.library_ids),
-        "max_parental_rating": invite.max_parental_rating,
-        "expires_at": _time(invite.expires_at),
-        "created_by": invite.created_by,
-        "created_at": _time(invite.created_at),
-        "used_by": invite.used_by,
-        "used_at": _time(invite.used_at),
-    }
+def _invite(invite: InviteRecord) -> Invite:
+    return Invite(
+        id=invite.id,
+        role=invite.role,
+        library_ids=None if invite.library_ids is None else list(invite.library_ids),
+        max_parental_rating=invite.max_parental_rating,
+        expires_at=_time(invite.expires_at),
+        created_by=invite.created_by,
+        created_at=_time(invite.created_at),
+        used_by=invite.used_by,
+        used_at=_time(invite.used_at),
+    )
