@@ -9,6 +9,7 @@ the last one started. A sampler reads the server process (and this one, the load
 from __future__ import annotations
 
 import itertools
+import math
 import os
 import random
 import time
@@ -55,9 +56,9 @@ async def _run(server: Server, step: Step) -> dict[str, Any]:
     async def sample() -> None:
         while not done.is_set():
             readings.append((read_process(server.pid), read_process(os.getpid())))
-            if step.watch_sessions:
-                seen = await anyio.to_thread.run_sync(counters, server.url)
-                sessions.append(seen.get("reelbox_playback_sessions", 0.0))
+            if step.watch_sessions:  # a reading the server is too busy to give is None
+                seen = await anyio.to_thread.run_sync(counters, server.url, step.sample_s * 5)
+                sessions.append(seen.get("reelbox_playback_sessions", math.nan))
             with anyio.move_on_after(step.sample_s):
                 await done.wait()
 
@@ -87,7 +88,7 @@ async def _run(server: Server, step: Step) -> dict[str, Any]:
     result.update(_resources(readings, steady_from, until, begin))
     if sessions:
         for point, open_sessions in zip(result["timeline"], sessions[1:], strict=False):
-            point["sessions"] = int(open_sessions)
+            point["sessions"] = None if math.isnan(open_sessions) else int(open_sessions)
     result["steady_from_s"] = round(steady_from - begin, 1)
     result["cache_hit_rate"] = hit_rate(before, after)
     result["segment_cache_mib_end"] = round(after.get("reelbox_segment_cache_bytes", 0) / MIB, 1)

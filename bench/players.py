@@ -122,8 +122,17 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
-def _step(catalog: Catalog, step: Step, encoders: int | None) -> dict[str, Any]:
+def _step(
+    catalog: Catalog,
+    step: Step,
+    encoders: int | None,
+    rung_of: list[VideoEncoding] | None = None,
+    height: int = FULL_RUNG,
+) -> dict[str, Any]:
+    """One step on a fresh server; ``rung_of``, when empty, gets the transcode rung first."""
     with serving(catalog, encoders=encoders) as server:
+        if rung_of is not None and not rung_of:
+            rung_of.append(_rung(server, height))
         time.sleep(2)  # the scheduler's start-up rescan of the (unchanged) library
         log.warning("bench.players.step", players=step.players, transcode=step.transcode_height)
         outcome = run_step(server, step)
@@ -149,8 +158,7 @@ def _transcode_ramp(
     args: argparse.Namespace,
     quick: bool,
 ) -> dict[str, Any]:
-    with serving(catalog, encoders=args.encoders) as server:
-        encoding = _rung(server, rung)
+    encoding: list[VideoEncoding] = []  # read from the first step's server
     files = sorted(root.glob("*.mp4"))
     reelbox: list[dict[str, Any]] = []
     ffmpeg: list[dict[str, Any]] = []
@@ -158,9 +166,12 @@ def _transcode_ramp(
         step = Step(n, seconds, ramp_s(n, quick), rung, args.seek_share, seed=1000 + n)
         for side in ("reelbox", "ffmpeg") if k % 2 == 0 else ("ffmpeg", "reelbox"):
             if side == "reelbox":
-                reelbox.append(_step(catalog, step, args.encoders))
+                reelbox.append(_step(catalog, step, args.encoders, encoding, rung))
             else:
-                ffmpeg.append(_ffmpeg_step(files, n, seconds, encoding))
+                if not encoding:
+                    with serving(catalog, encoders=args.encoders) as server:
+                        encoding.append(_rung(server, rung))
+                ffmpeg.append(_ffmpeg_step(files, n, seconds, encoding[0]))
         if _saturated(reelbox[-1], args.stop_stalled) and not ffmpeg[-1]["sustained"]:
             break
     return {
@@ -168,7 +179,11 @@ def _transcode_ramp(
         "ffmpeg_cli_steps": ffmpeg,
         "largest_stall_free": _largest(reelbox),
         "ffmpeg_cli_sustained": max((s["n"] for s in ffmpeg if s["sustained"]), default=0),
-        "rung": {"width": encoding.width, "height": encoding.height, "bit_rate": encoding.bit_rate},
+        "rung": {
+            "width": encoding[0].width,
+            "height": encoding[0].height,
+            "bit_rate": encoding[0].bit_rate,
+        },
     }
 
 

@@ -138,9 +138,15 @@ def read_process(pid: int) -> Reading:
     return Reading(time.perf_counter(), cpu, rss, threads, fds)
 
 
-def counters(url: str) -> dict[str, float]:
-    """The server's ``reelbox_*`` samples from ``/metrics`` (labels dropped, values summed)."""
-    text = httpx.get(f"{url}/metrics", timeout=30).text
+def counters(url: str, timeout: float = 120) -> dict[str, float]:
+    """The server's ``reelbox_*`` samples from ``/metrics`` (labels dropped, values summed);
+    empty when the server does not answer in time (a saturated server is a result to report,
+    not a reason to lose the run)."""
+    try:
+        text = httpx.get(f"{url}/metrics", timeout=timeout).text
+    except httpx.HTTPError as exc:
+        log.warning("bench.server.metrics_unanswered", error=repr(exc))
+        return {}
     found: dict[str, float] = {}
     for line in text.splitlines():
         if not line.startswith("reelbox_"):
