@@ -6,6 +6,11 @@ plays the file (``engine.sessions.decision``), plans renditions and segment boun
 each served stream's start delay once (for the shared presentation offset), and starts the
 session actor under the supervisor. Segments are then served statelessly through the segment
 workers; the session only hears about them, to prefetch.
+
+A signed-in user's other devices hear of their sessions (``on_session``, the WebSocket's
+``session`` events): ``started`` {session_id, item_id, method}, ``progress`` {session_id, item_id,
+position_us, paused} and ``ended`` {session_id, item_id}. They are told from one task, in order,
+best effort: a notice that finds the queue full is dropped and counted, never waited for.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from pathlib import Path
 import anyio
 import structlog
 from anyio.abc import TaskStatus
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from engine.actors import Child, Supervisor
 from engine.errors import CorruptSource, EncodeFailed, NotFound
@@ -49,10 +55,15 @@ from ingest.catalog.userdata import UserData, record_progress
 from ingest.errors import SourceError, Unreadable
 from ingest.opener import SourcePool
 from ingest.sources import LocalSource, S3Source
+from ingest.state.ports import JSONValue
 
 log = structlog.get_logger(__name__)
 
 PLAN_CACHE = 256  # plans kept, by (item, media version): a few kB each
+NOTICES = 256  # session notices waiting to be told; more are dropped
+
+Notice = tuple[int, str, dict[str, JSONValue]]  # user id, kind, data
+SessionNotice = Callable[[int, str, dict[str, JSONValue]], Awaitable[object]]
 
 CONTENT_TYPES = {"cmaf": "video/mp4", "mpegts": "video/mp2t"}
 
@@ -77,6 +88,7 @@ class PlaybackSession:
 class PlaybackStatistics:
     sessions: int  # live playback sessions on this node
     users: int  # distinct signed-in users among them
+    notices_dropped: int = 0  # session notices dropped because too many waited
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +112,7 @@ class Playback:
         *,
         sources: SourcePool | None = None,
         on_progress: Callable[[UserData], Awaitable[object]] | None = None,
+        on_session: SessionNotice | None = None,
         config: SessionConfig | None = None,
         segment_seconds: Fraction = Fraction(6),
         first_segment_seconds: Fraction = Fraction(2),
@@ -108,6 +121,9 @@ class Playback:
         self._workers = workers
         self._sources = sources
         self._on_progress = on_progress  # told what a progress report stored (the WebSocket)
+        self._on_session = on_session
+        self._notices: MemoryObjectSendStream[Notice] | None = None  # while running
+        self._notices_dropped = 0
         self._config = config or SessionConfig()
         self._target = segment_seconds
         self._first = first_segment_seconds
@@ -120,21 +136,39 @@ class Playback:
         self._running = False
 
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
-        async with anyio.create_task_group() as tg:
-            await tg.start(self._supervisor.run)
-            self._running = True
-            task_status.started()
-            try:
-                await anyio.sleep_forever()
-            finally:
-                self._running = False
+        notices, told = anyio.create_memory_object_stream[Notice](NOTICES)
+        with notices, told:
+            async with anyio.create_task_group() as tg:
+                await tg.start(self._supervisor.run)
+                tg.start_soon(self._announce, told)
+                self._notices, self._running = notices, True
+                task_status.started()
+                try:
+                    await anyio.sleep_forever()
+                finally:
+                    self._notices, self._running = None, False
 
     def statistics(self) -> PlaybackStatistics:
         sessions = list(self._sessions.values())
         return PlaybackStatistics(
             sessions=len(sessions),
             users=len({s.user_id for s in sessions if s.user_id is not None}),
+            notices_dropped=self._notices_dropped,
         )
+
+    def _notify(self, session: PlaybackSession, kind: str, **data: JSONValue) -> None:
+        if session.user_id is None or self._on_session is None or self._notices is None:
+            return
+        notice = {"session_id": session.id, "item_id": session.item_id, **data}
+        try:
+            self._notices.send_nowait((session.user_id, kind, notice))
+        except (anyio.WouldBlock, anyio.BrokenResourceError, anyio.ClosedResourceError):
+            self._notices_dropped += 1
+
+    async def _announce(self, notices: MemoryObjectReceiveStream[Notice]) -> None:
+        async for user_id, kind, data in notices:
+            if self._on_session is not None:
+                await self._on_session(user_id, kind, data)
 
     def exists(self, session_id: str) -> bool:
         return session_id in self._sessions
@@ -211,6 +245,7 @@ class Playback:
             session_id, item_id, user_id, decision, context, child, media.local_path, media.presign
         )
         self._sessions[session_id] = session
+        self._notify(session, "started", method=decision.method.value)
         log.info(
             "playback.started",
             session=session_id,
@@ -238,10 +273,14 @@ class Playback:
         return data
 
     def _forget(self, session_id: str) -> None:
-        self._sessions.pop(session_id, None)
+        session = self._sessions.pop(session_id, None)
+        if session is not None:
+            self._notify(session, "ended")
 
     def progress(self, session_id: str, position_us: int, *, paused: bool = False) -> None:
-        self.session(session_id).child.mailbox.tell(ProgressReported(position_us, paused))
+        session = self.session(session_id)
+        session.child.mailbox.tell(ProgressReported(position_us, paused))
+        self._notify(session, "progress", position_us=position_us, paused=paused)
 
     async def close(self, session_id: str) -> None:
         session = self.session(session_id)

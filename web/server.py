@@ -122,7 +122,13 @@ def build_serving(
         stored = user_state(data).model_dump(mode="json")
         await events.user_data_changed(data.user_id, data.item_id, stored)
 
-    playback = Playback(database, workers, sources=sources, on_progress=progress_stored)
+    playback = Playback(
+        database,
+        workers,
+        sources=sources,
+        on_progress=progress_stored,
+        on_session=events.session_event,
+    )
     metrics = Metrics(
         MetricSources(
             playback_sessions=lambda: playback.statistics().sessions,

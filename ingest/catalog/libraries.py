@@ -70,6 +70,18 @@ async def list_libraries(conn: AsyncConnection) -> list[Library]:
     return [_library(row) for row in rows]
 
 
+async def rename_library(conn: AsyncConnection, library_id: int, name: str) -> Library | None:
+    row = (
+        await conn.execute(
+            libraries.update()
+            .where(libraries.c.id == library_id)
+            .values(name=name)
+            .returning(*libraries.c)
+        )
+    ).one_or_none()
+    return _library(row) if row else None
+
+
 async def delete_library(conn: AsyncConnection, library_id: int) -> bool:
     result = await conn.execute(libraries.delete().where(libraries.c.id == library_id))
     return result.rowcount > 0
@@ -116,6 +128,16 @@ async def list_sources(conn: AsyncConnection, library_id: int) -> list[SourceRec
         .order_by(media_sources.c.id)
     )
     return [_source(row) for row in rows]
+
+
+async def remove_source(conn: AsyncConnection, library_id: int, source_id: int) -> bool:
+    """Remove a source of ``library_id`` and, with it, its items (the foreign key cascades)."""
+    result = await conn.execute(
+        media_sources.delete().where(
+            media_sources.c.id == source_id, media_sources.c.library_id == library_id
+        )
+    )
+    return result.rowcount > 0
 
 
 async def find_local_source(conn: AsyncConnection, path: str) -> SourceRecord | None:

@@ -292,3 +292,31 @@ async def test_a_library_made_through_the_api_is_scanned_and_served(
     assert (await env.call("DELETE", f"/api/libraries/{library['id']}")).status_code == 204
     assert (await env.json("GET", "/api/items", "member"))["items"] == []
     await env.error("GET", f"/api/items/{item['id']}", "member", 404)
+
+
+async def test_admins_rename_libraries_and_remove_sources(env: ApiEnv, catalog: Catalog) -> None:
+    (films, films_source), (shows, shows_source) = catalog.films, catalog.shows
+    renamed = await env.json("PATCH", f"/api/libraries/{films}", json={"name": "  Cinema "})
+    assert renamed["name"] == "Cinema" and renamed["sources"][0]["id"] == films_source
+    listed = await env.json("GET", "/api/libraries", "member")
+    assert [lib["name"] for lib in listed["libraries"]] == ["Cinema", "Shows"]
+    unchanged = await env.json("PATCH", f"/api/libraries/{films}", json={})
+    assert unchanged["name"] == "Cinema"
+    clash = await env.error("PATCH", f"/api/libraries/{films}", status=409, json={"name": "Shows"})
+    assert (clash["code"], clash["details"]["field"]) == ("conflict", "name")
+    for body, field in (({"name": ""}, "name"), ({"name": 3}, "name"), ({"kind": "music"}, "kind")):
+        error = await env.error("PATCH", f"/api/libraries/{films}", json=body)
+        assert error["details"]["field"] == field, (body, error)
+    await env.error("PATCH", f"/api/libraries/{films}", "member", 403, json={"name": "Mine"})
+    await env.error("PATCH", f"/api/libraries/{shows}", "narrow", 404, json={"name": "Mine"})
+
+    # Removing a source removes its items; a source of another library is not this one's.
+    path = f"/api/libraries/{films}/sources/{films_source}"
+    await env.error("DELETE", path, "member", 403)
+    await env.error("DELETE", f"/api/libraries/{films}/sources/{shows_source}", status=404)
+    assert len((await env.json("GET", "/api/items?type=movie", "member"))["items"]) == 5
+    assert (await env.call("DELETE", path)).status_code == 204
+    assert (await env.json("GET", "/api/items?type=movie", "member"))["items"] == []
+    assert (await env.json("GET", f"/api/libraries/{films}"))["sources"] == []
+    await env.error("DELETE", path, status=404)
+    assert len((await env.json("GET", "/api/items?type=episode", "member"))["items"]) == 4

@@ -204,6 +204,12 @@ def group(name: str, ids: Callable[[Catalog], dict[str, int]]) -> Params:
 
 item = by_target("item_id", lambda c: c.items)
 library = by_target("library_id", lambda c: c.libraries)
+
+
+async def a_library_source(case: Case) -> dict[str, Any]:
+    return {**(await library(case)), "source_id": case.catalog.sources[case.target]}
+
+
 series = group("series_id", lambda c: c.series)
 season = group("season_id", lambda c: c.seasons)
 album = group("album_id", lambda c: c.albums)
@@ -343,7 +349,13 @@ TABLE: dict[str, Row] = {
     "GET /api/libraries": Row(login),
     "POST /api/libraries": Row(admin, body=a_new_library),
     "GET /api/libraries/{library_id}": Row(login, LIBRARIES, params=library),
+    "PATCH /api/libraries/{library_id}": Row(
+        admin_change, LIBRARIES, params=library, body=fixed({"name": "Renamed"})
+    ),
     "DELETE /api/libraries/{library_id}": Row(admin_change, LIBRARIES, params=library),
+    "DELETE /api/libraries/{library_id}/sources/{source_id}": Row(
+        admin_change, LIBRARIES, params=a_library_source
+    ),
     "POST /api/libraries/{library_id}/sources": Row(
         admin_change, LIBRARIES, params=library, body=a_local_source
     ),

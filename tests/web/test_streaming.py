@@ -458,6 +458,31 @@ async def test_with_logins_a_session_is_its_owners_and_its_urls_carry_a_stream_t
             other = await client.post("/api/playback", json=body, headers=tokens["ann"])
             foreign = f"/stream/{other.json()['session_id']}/master.m3u8?token={token}"
             assert (await client.get(foreign)).status_code == 403
+            # ann's other devices hear of her sessions (the WebSocket's session events)
+            progress = f"/api/playback/{session['session_id']}/progress"
+            reported = {"position_us": 2_000_000, "paused": True}
+            assert (await client.post(progress, json=reported, headers=tokens["ann"])).is_success
+            ended = await client.delete(f"/api/playback/{session['session_id']}?token={token}")
+            assert ended.status_code == 204
+            with anyio.fail_after(5):
+                while len(server.told) < 4:
+                    await anyio.sleep(0.01)
+            first, second = session["session_id"], other.json()["session_id"]
+            method = session["method"]
+            assert server.told == [
+                (
+                    ann.id,
+                    "started",
+                    {"session_id": first, "item_id": server.item_id, "method": method},
+                ),
+                (
+                    ann.id,
+                    "started",
+                    {"session_id": second, "item_id": server.item_id, "method": method},
+                ),
+                (ann.id, "progress", {"session_id": first, "item_id": server.item_id, **reported}),
+                (ann.id, "ended", {"session_id": first, "item_id": server.item_id}),
+            ]
             logout = await client.post("/api/auth/logout-all", headers=tokens["ann"])
             assert logout.status_code in (200, 204), logout.text
             assert (await client.get(session["master_url"])).status_code == 401

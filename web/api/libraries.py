@@ -5,8 +5,10 @@ ask for scans, whose progress anyone who sees the library may watch.
     GET    /api/libraries/<id>
     POST   /api/libraries               (admin) {name, kind, sources: [{type: local, path} |
                                         {type: s3, bucket, prefix?, credentials?}], scan?}
+    PATCH  /api/libraries/<id>          (admin) {name?}
     DELETE /api/libraries/<id>          (admin) the library and its items
     POST   /api/libraries/<id>/sources  (admin) {source, scan?}
+    DELETE /api/libraries/<id>/sources/<source_id>  (admin) the source and its items
     POST   /api/libraries/<id>/scan     (admin) 202: queued; the scan status
     GET    /api/libraries/<id>/scan     the scan's progress (phase, counts, files/s)
 
@@ -35,6 +37,7 @@ from web.api.schemas import (
     Library,
     LibraryCreate,
     LibraryList,
+    LibraryUpdate,
     LocalSourceBody,
     S3SourceBody,
     ScanStatus,
@@ -161,6 +164,24 @@ def library_routes(api: Api) -> Blueprint:
             api.scans.request(library.id)
         return json_response(library_out(library, sources), 201)
 
+    @routes.patch("/api/libraries/<id:library_id>")
+    @require_login
+    @validate_request(LibraryUpdate)
+    @document_response(Library)
+    @errors(409)
+    async def update_library(library_id: int, data: LibraryUpdate) -> Response:
+        """Rename a library (admins)."""
+        async with api.database.begin() as conn:
+            library = await to_change(conn, library_id)
+            if data.name is not None and data.name != library.name:
+                if await library_queries.get_library_by_name(conn, data.name) is not None:
+                    raise Clash(f"a library named {data.name!r} exists already", field="name")
+                renamed = await library_queries.rename_library(conn, library_id, data.name)
+                library = renamed or library
+            sources = await library_queries.list_sources(conn, library_id)
+        await changed(library_id)
+        return json_response(library_out(library, sources))
+
     @routes.delete("/api/libraries/<id:library_id>")
     @require_login
     @no_content()
@@ -187,6 +208,18 @@ def library_routes(api: Api) -> Blueprint:
         if data.scan:
             api.scans.request(library_id)
         return json_response(source_out(record), 201)
+
+    @routes.delete("/api/libraries/<id:library_id>/sources/<id:source_id>")
+    @require_login
+    @no_content()
+    async def remove_library_source(library_id: int, source_id: int) -> Response:
+        """Remove a folder or S3 prefix from a library, and its items (admins)."""
+        async with api.database.begin() as conn:
+            await to_change(conn, library_id)
+            if not await library_queries.remove_source(conn, library_id, source_id):
+                raise Missing(f"library {library_id} has no source {source_id}")
+        await changed(library_id)
+        return Response(status=204)
 
     @routes.post("/api/libraries/<id:library_id>/scan")
     @require_login

@@ -341,6 +341,10 @@ class LibraryCreate(Body):
     scan: bool = Field(default=True, description="start scanning it at once")
 
 
+class LibraryUpdate(Body):
+    name: Name | None = Field(default=None, description="a new name, unique among libraries")
+
+
 class SourceAdd(Body):
     source: SourceBody
     scan: bool = True
