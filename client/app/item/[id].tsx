@@ -37,15 +37,17 @@ function Tracks({ detail }: { detail: ItemDetail }) {
       </T>
       {groups.map(([name, list]) =>
         list.length ? (
-          <View key={name} style={{ gap: spacing.xs }} accessibilityRole="list" accessibilityLabel={name}>
+          <View key={name} style={{ gap: spacing.xs }}>
             <T kind="label" muted>
               {name}
             </T>
-            {list.map((s) => (
-              <T key={s.index} kind="caption">
-                {streamLabel(s)}
-              </T>
-            ))}
+            <View role="list" aria-label={name} style={{ gap: spacing.xs }}>
+              {list.map((s) => (
+                <View key={s.index} role="listitem">
+                  <T kind="caption">{streamLabel(s)}</T>
+                </View>
+              ))}
+            </View>
           </View>
         ) : null,
       )}
@@ -154,10 +156,11 @@ export default function ItemScreen() {
             <T kind="heading" role="header">
               Cast and crew
             </T>
-            <View style={{ flexDirection: 'row', flexWrap: 'wrap', gap: spacing.md }} accessibilityRole="list">
+            <View style={{ flexDirection: 'row', flexWrap: 'wrap', gap: spacing.md }} role="list" aria-label="Cast and crew">
               {[...cast, ...crew].slice(0, 30).map((p) => (
                 <View
                   key={`${p.person_id}-${p.role}-${p.character ?? ''}`}
+                  role="listitem"
                   style={{ backgroundColor: colors.surface, borderRadius: radius.md, padding: spacing.sm, minWidth: 160 }}
                 >
                   <T kind="label">{p.name}</T>

@@ -3,6 +3,7 @@ import { ProgressReporter } from '../player/progress';
 import { deviceProfile } from '../player/profile';
 import { nextEpisode } from '../player/episodes';
 import { toLevels, toTracks } from '../player/hlsLevels';
+import { noteLeftSession, takeLeftSessions } from '../player/leftovers';
 import type { Item, Season } from '../api/types';
 
 describe('keyboard shortcuts', () => {
@@ -150,5 +151,47 @@ describe('hls levels', () => {
       { index: 1, label: 'fr', language: 'fr' },
       { index: 2, label: 'Audio 3', language: null },
     ]);
+  });
+});
+
+describe('sessions left open by a page that went away', () => {
+  function memoryStorage(): Storage {
+    const data = new Map<string, string>();
+    return {
+      get length() {
+        return data.size;
+      },
+      clear: () => data.clear(),
+      getItem: (k: string) => data.get(k) ?? null,
+      key: (i: number) => [...data.keys()][i] ?? null,
+      removeItem: (k: string) => void data.delete(k),
+      setItem: (k: string, v: string) => void data.set(k, v),
+    };
+  }
+
+  it('hands each noted session to the next page once', () => {
+    const s = memoryStorage();
+    noteLeftSession('a', s);
+    noteLeftSession('b', s);
+    noteLeftSession('a', s);
+    expect(takeLeftSessions(s)).toEqual(['a', 'b']);
+    expect(takeLeftSessions(s)).toEqual([]);
+  });
+
+  it('survives a damaged entry and no storage at all', () => {
+    const s = memoryStorage();
+    s.setItem('reelbox.leftSessions', '{not json');
+    expect(takeLeftSessions(s)).toEqual([]);
+    expect(takeLeftSessions(null)).toEqual([]);
+    expect(() => noteLeftSession('x', null)).not.toThrow();
+  });
+});
+
+describe('ProgressReporter.final', () => {
+  it('settles once the report is sent, even when sending fails', async () => {
+    const reporter = new ProgressReporter(async () => {
+      throw new Error('offline');
+    });
+    await expect(reporter.final(1e6)).resolves.toBeUndefined();
   });
 });

@@ -1,3 +1,4 @@
+import { ariaState } from '../tv/Focusable';
 import { AA_NON_TEXT, AA_TEXT, contrastRatio } from '../theme/contrast';
 import { breakpoint, colors, gridColumns, nonTextPairs, textPairs, typeScale } from '../theme';
 import { pickNext, type Rect } from '../tv/spatial';
@@ -66,5 +67,21 @@ describe('spatial navigation', () => {
     const from: Rect = { x: 500, y: 0, width: 80, height: 40 };
     const row = [{ x: 0, y: 100, width: 100, height: 100 }, { x: 110, y: 100, width: 100, height: 100 }];
     expect(pickNext(from, row, 'down')).toBe(1);
+  });
+});
+
+describe('ariaState', () => {
+  it('says "chosen" the way each role allows', () => {
+    expect(ariaState('link', true, undefined)).toEqual({ current: 'page' });
+    expect(ariaState('link', false, undefined)).toEqual({});
+    expect(ariaState('radio', true, undefined)).toEqual({ checked: true });
+    expect(ariaState('checkbox', undefined, false)).toEqual({ checked: false });
+    expect(ariaState('switch', undefined, true)).toEqual({ checked: true });
+    expect(ariaState('tab', true, undefined)).toEqual({ selected: true });
+  });
+
+  it('puts no selection state on roles that take none (buttons, menu items)', () => {
+    expect(ariaState('button', true, true)).toEqual({});
+    expect(ariaState('menuitem', true, undefined)).toEqual({});
   });
 });

@@ -47,7 +47,7 @@ export function AuthImage({
       transition={150}
       cachePolicy="memory-disk"
       accessible={!!label}
-      accessibilityLabel={label ?? undefined}
+      accessibilityLabel={label ?? ''}
       style={[{ backgroundColor: colors.surfaceRaised }, style]}
     />
   );

@@ -36,7 +36,6 @@ export function Grid({
       onEndReachedThreshold={0.5}
       ListHeaderComponent={header ?? undefined}
       ListFooterComponent={footer ?? undefined}
-      accessibilityRole="list"
     />
   );
 }

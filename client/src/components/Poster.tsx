@@ -81,7 +81,9 @@ export function Poster({ item, width, autoFocus }: { item: Item; width: number; 
         </Text>
         {second ? (
           <Text numberOfLines={1} style={[type.caption, { color: colors.textMuted }]}>
-            {second}
+            {/* A space the line's start swallows on screen: in the page's text the two lines
+                read as separate words ("Title 2021", not "Title2021"), as in the card's name. */}
+            {` ${second}`}
           </Text>
         ) : null}
       </View>

@@ -12,7 +12,7 @@ export function Row({ title, items, wide }: { title: string; items: Item[]; wide
   const base = bp === 'tv' ? 220 : bp === 'phone' ? 120 : 160;
   const width = wide ? base * 1.6 : base;
   return (
-    <View style={{ gap: spacing.sm }} accessibilityRole="list" accessibilityLabel={title}>
+    <View style={{ gap: spacing.sm }}>
       <T kind="heading" role="header" style={{ paddingHorizontal: gutter }}>
         {title}
       </T>
@@ -20,9 +20,13 @@ export function Row({ title, items, wide }: { title: string; items: Item[]; wide
         horizontal
         showsHorizontalScrollIndicator={false}
         contentContainerStyle={{ paddingHorizontal: gutter - 3, gap: spacing.md }}
+        role="list"
+        aria-label={title}
       >
         {items.map((item) => (
-          <Poster key={item.id} item={item} width={width} />
+          <View key={item.id} role="listitem">
+            <Poster item={item} width={width} />
+          </View>
         ))}
       </ScrollView>
     </View>

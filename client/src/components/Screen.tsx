@@ -21,7 +21,8 @@ export function NavBar() {
   const { type, gutter } = useTheme();
   return (
     <View
-      accessibilityRole="menubar"
+      role="navigation"
+      aria-label="Main"
       style={{
         flexDirection: 'row',
         alignItems: 'center',

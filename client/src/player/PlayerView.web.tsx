@@ -32,8 +32,14 @@ const US = 1_000_000;
 
 type Menu = null | 'quality' | 'audio' | 'subtitles';
 
+// The browser draws cues at the bottom of the <video>, where the control bar sits while it shows:
+// Chromium and Safari let the cue box move up by the bar's height (--rb-cue-lift). Firefox
+// (no such pseudo-element) keeps them where it puts them.
 const CUE_CSS = `
 video::cue { background: rgba(0,0,0,0.75); color: #fff; font-size: 1.4em; line-height: 1.35; }
+video::-webkit-media-text-track-container {
+  transform: translateY(calc(-1 * var(--rb-cue-lift, 0px))); transition: transform 150ms;
+}
 input.rb-seek { accent-color: ${colors.accent}; width: 100%; height: 24px; cursor: pointer; }
 input.rb-seek:focus-visible { outline: 3px solid ${colors.focus}; outline-offset: 2px; }
 `;
@@ -61,6 +67,7 @@ export function PlayerView({ itemId, title, subtitle, startAtUs, durationUs, nex
   const [controlsVisible, setControlsVisible] = useState(true);
   const [fullscreen, setFullscreen] = useState(false);
   const [countdown, setCountdown] = useState<number | null>(null);
+  const [barHeight, setBarHeight] = useState(0);
   const hideTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
   const { type, bp } = useTheme();
 
@@ -316,6 +323,8 @@ export function PlayerView({ itemId, title, subtitle, startAtUs, durationUs, nex
   const playing = wantsPlay(state);
   const big = bp === 'tv';
   const overlay = controlsVisible || !playing;
+  const cueLift = overlay ? barHeight : 0;
+
 
   return (
     <View
@@ -331,7 +340,15 @@ export function PlayerView({ itemId, title, subtitle, startAtUs, durationUs, nex
         onClick={togglePlay}
         onDoubleClick={toggleFullscreen}
         aria-label={title}
-        style={{ position: 'absolute', inset: 0, width: '100%', height: '100%', objectFit: 'contain', background: '#000' }}
+        style={{
+          position: 'absolute',
+          inset: 0,
+          width: '100%',
+          height: '100%',
+          objectFit: 'contain',
+          background: '#000',
+          ['--rb-cue-lift' as string]: `${cueLift}px`,
+        }}
       />
       {isBusy(state) ? (
         <View
@@ -372,7 +389,10 @@ export function PlayerView({ itemId, title, subtitle, startAtUs, durationUs, nex
               {subtitle ? <Text style={[type.caption, { color: colors.textMuted }]}>{subtitle}</Text> : null}
             </View>
           </View>
-          <View style={{ position: 'absolute', left: 0, right: 0, bottom: 0, padding: spacing.lg, gap: spacing.sm, backgroundColor: 'rgba(0,0,0,0.7)' }}>
+          <View
+            onLayout={(e) => setBarHeight(e.nativeEvent.layout.height)}
+            style={{ position: 'absolute', left: 0, right: 0, bottom: 0, padding: spacing.lg, gap: spacing.sm, backgroundColor: 'rgba(0,0,0,0.7)' }}
+          >
             <input
               className="rb-seek"
               type="range"
@@ -479,17 +499,17 @@ function TrackMenu({
   }
   return (
     <View
-      accessibilityRole="menu"
-      accessibilityLabel={title}
+      role="radiogroup"
+      aria-label={title}
       style={{ position: 'absolute', right: spacing.lg, bottom: 130, backgroundColor: colors.surface, borderRadius: radius.lg, padding: spacing.sm, minWidth: 220, gap: spacing.xs }}
     >
       <Text style={[type.label, { color: colors.textMuted, padding: spacing.sm }]}>{title}</Text>
       {options.map((o, i) => (
         <Focusable
           key={o.key}
-          role="menuitem"
-          label={`${o.label}${o.selected ? ', selected' : ''}`}
-          selected={o.selected}
+          role="radio"
+          label={o.label}
+          checked={o.selected}
           autoFocus={o.selected || (i === 0 && !options.some((x) => x.selected))}
           onPress={() => {
             o.choose();

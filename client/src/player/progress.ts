@@ -39,18 +39,18 @@ export class ProgressReporter {
     this.emit(report, false);
   }
 
-  /** Leaving the player: the last position, always sent. */
-  final(positionUs: number): void {
-    this.emit({ positionUs, paused: true }, true);
+  /** Leaving the player: the last position, always sent; settles once the server has it. */
+  final(positionUs: number): Promise<void> {
+    return this.emit({ positionUs, paused: true }, true);
   }
 
-  private emit(report: Report, final: boolean): void {
+  private emit(report: Report, final: boolean): Promise<void> {
     const r = { positionUs: Math.max(0, Math.round(report.positionUs)), paused: report.paused };
     this.lastAt = this.now();
     this.last = r;
-    if (this.inFlight && !final && !r.paused) return; // a slow server gets no pile of ticks
+    if (this.inFlight && !final && !r.paused) return Promise.resolve(); // a slow server gets no pile of ticks
     this.inFlight = true;
-    this.send(r, final)
+    return this.send(r, final)
       .catch(() => undefined) // progress is best effort; the next report corrects it
       .finally(() => {
         this.inFlight = false;

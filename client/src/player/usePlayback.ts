@@ -1,13 +1,15 @@
 /**
  * A server playback session for the screen's lifetime: started for the item with this device's
- * profile, progress reported through `ProgressReporter`, and closed (after a final report) when
- * the player goes away, with `keepalive` so that closing a browser tab still reaches the server.
+ * profile, progress reported through `ProgressReporter`, and closed once the final report is in
+ * when the player goes away. When the page itself goes away (a reload, a closed tab), the final
+ * report goes with `keepalive` and the session is closed by the tab's next page (./leftovers).
  */
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { Platform } from 'react-native';
 
 import { useApi } from '../api/session';
 import type { PlaybackSession } from '../api/types';
+import { noteLeftSession, takeLeftSessions } from './leftovers';
 import { deviceProfile } from './profile';
 import { ProgressReporter } from './progress';
 
@@ -34,6 +36,7 @@ export function usePlayback(itemId: number, positionRef: React.RefObject<number>
     setSession(null);
     setError(null);
     const ua = typeof navigator !== 'undefined' ? (navigator.userAgent ?? '') : '';
+    for (const id of takeLeftSessions()) void api.stopPlayback(id).catch(() => undefined);
     api
       .startPlayback({ item_id: itemId, profile: deviceProfile(Platform.OS, Platform.isTV, ua) })
       .then((s) => {
@@ -51,18 +54,20 @@ export function usePlayback(itemId: number, positionRef: React.RefObject<number>
         if (!cancelled) setError(e);
       });
 
-    const leave = () => {
+    const leave = (unloading: boolean) => {
       if (!started) return;
-      reporterRef.current?.final(positionRef.current ?? 0);
-      void api.stopPlayback(started.session_id, true).catch(() => undefined);
+      const id = started.session_id;
       started = null;
+      const reported = reporterRef.current?.final(positionRef.current ?? 0) ?? Promise.resolve();
+      if (unloading) noteLeftSession(id);
+      else void reported.then(() => api.stopPlayback(id, true)).catch(() => undefined);
     };
-    const onPageHide = () => leave();
+    const onPageHide = () => leave(true);
     if (Platform.OS === 'web' && typeof window !== 'undefined') window.addEventListener('pagehide', onPageHide);
     return () => {
       cancelled = true;
       if (Platform.OS === 'web' && typeof window !== 'undefined') window.removeEventListener('pagehide', onPageHide);
-      leave();
+      leave(false);
       reporterRef.current = null;
     };
   }, [api, itemId, attempt, positionRef]);

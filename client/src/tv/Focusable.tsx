@@ -18,8 +18,12 @@ export interface FocusableProps extends Omit<PressableProps, 'style' | 'children
   /** The accessible name, read by screen readers (required: every control has one). */
   label: string;
   role?: AccessibilityRole;
+  /**
+   * The chosen one of several: the current page for a link, checked for a checkbox, radio or
+   * switch, selected for a tab (ARIA allows `aria-selected` on few roles).
+   */
   selected?: boolean;
-  /** For checkbox and switch roles. */
+  /** For checkbox, radio and switch roles. */
   checked?: boolean;
   style?: StyleProp<ViewStyle>;
   /** Extra style while focused (the ring is always drawn). */
@@ -27,6 +31,26 @@ export interface FocusableProps extends Omit<PressableProps, 'style' | 'children
   children: ReactNode | ((state: { focused: boolean; pressed: boolean }) => ReactNode);
   /** TV: take focus when the screen opens. */
   autoFocus?: boolean;
+}
+
+/** `selected` and `checked` as the ARIA attributes `role` supports (others are an error). */
+export function ariaState(
+  role: AccessibilityRole,
+  selected: boolean | undefined,
+  checked: boolean | undefined,
+): { selected?: boolean; checked?: boolean; current?: 'page' } {
+  switch (role) {
+    case 'tab':
+      return { selected: selected ?? checked };
+    case 'checkbox':
+    case 'radio':
+    case 'switch':
+      return { checked: checked ?? selected };
+    case 'link':
+      return selected ? { current: 'page' } : {};
+    default:
+      return {};
+  }
 }
 
 const webReset: ViewStyle = Platform.OS === 'web' ? ({ outlineStyle: 'none' } as unknown as ViewStyle) : {};
@@ -54,6 +78,7 @@ export function Focusable({
   // React Native Web leaves Enter on a role="link" element to the browser (it expects an <a>),
   // so a link-like pressable would ignore the keyboard and the remote's OK button.
   const onPress = rest.onPress;
+  const state = ariaState(role, selected, checked);
   const webKeys =
     Platform.OS === 'web' && role === 'link' && onPress
       ? {
@@ -71,8 +96,9 @@ export function Focusable({
       ref={own}
       accessibilityRole={role}
       accessibilityLabel={label}
-      aria-selected={selected}
-      aria-checked={checked}
+      aria-selected={state.selected}
+      aria-checked={state.checked}
+      aria-current={state.current}
       aria-disabled={disabled ?? undefined}
       disabled={disabled}
       hasTVPreferredFocus={autoFocus}
