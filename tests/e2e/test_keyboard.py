@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Page, expect
 
+from tests.e2e.conftest import VIEWPORT
 from tests.e2e.pages import home_shown, shot, until_video, video
 from tests.e2e.reelbox import PLAYABLE, TITLES, Reelbox
 
@@ -116,6 +117,13 @@ async def test_home_and_player_with_the_keyboard(
     )
     await press(page, " ")
     await until_video(page, "v.paused", "the pause on the cue")
+    # The controls show while paused: the cues move up above their bar.
+    bar = await page.locator("input.rb-seek").bounding_box()
+    assert bar is not None
+    lift = await page.evaluate(
+        "() => getComputedStyle(document.querySelector('video')).getPropertyValue('--rb-cue-lift')"
+    )
+    assert float(lift.removesuffix("px")) >= VIEWPORT["height"] - bar["y"], (lift, bar)
     await press(page, "f")
     await until_video(page, "!!document.fullscreenElement", "full screen")
     await shot(page, artifacts, "player-fullscreen-captions")

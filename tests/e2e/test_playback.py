@@ -44,10 +44,11 @@ async def test_play_switch_quality_seek_and_resume(
 
     # Quality: the menu lists Auto and both renditions; 360p is a transcode made as it plays.
     await page.get_by_role("button", name="Quality: Auto").click()
-    menu = page.get_by_role("menu", name="Quality")
-    await expect(menu.get_by_role("menuitem")).to_have_count(3)
+    menu = page.get_by_role("radiogroup", name="Quality")
+    await expect(menu.get_by_role("radio")).to_have_count(3)
+    await expect(menu.get_by_role("radio", name="Auto")).to_be_checked()
     await shot(page, artifacts, "player-quality-menu")
-    await menu.get_by_role("menuitem", name=f"{LADDER_HEIGHT}p").click()
+    await menu.get_by_role("radio", name=f"{LADDER_HEIGHT}p").click()
     await expect(menu).to_have_count(0)
     await until_video(
         page, f"v.videoHeight === {LADDER_HEIGHT} && !v.paused", "the 360p picture", 30
@@ -81,8 +82,8 @@ async def test_play_switch_quality_seek_and_resume(
     assert isinstance(saved, int)
     assert left_at - 0.5 <= saved / US <= left_at + 2, (left_at, saved)
     await until_video(page, "v.readyState >= 2", "the player to load after the reload")
-    resumed = await video(page)
-    assert abs(resumed["time"] - saved / US) < 1.0, (resumed, saved)
+    resumed = await video(page)  # it may have played on a little already (autoplay)
+    assert saved / US - 1 <= resumed["time"] <= saved / US + 4, (resumed, saved)
     if resumed["paused"]:  # no autoplay without a gesture on the new page
         await show_controls(page)
         await page.get_by_role("button", name="Play", exact=True).click()
