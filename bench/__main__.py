@@ -12,11 +12,12 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from bench import memory, players, report, scan, soak, stream
+from bench import api, memory, players, report, scan, soak, stream
 from web.logging import configure_logging
 
 SCENARIOS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Callable[..., Any]]] = {
     "scan": (scan.add_arguments, scan.run),
+    "api": (api.add_arguments, api.run),
     "stream": (stream.add_arguments, stream.run),
     "players": (players.add_arguments, players.run),
     "soak": (soak.add_arguments, soak.run),

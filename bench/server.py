@@ -40,10 +40,16 @@ class Catalog:
 
     @classmethod
     def prepare(cls, library: Path, data_dir: Path) -> Catalog:
+        scan = [sys.executable, "-m", "web", "scan", "--kind", "movies", "--no-images", "--json"]
+        _check([*scan, str(library)], _environment(data_dir))
+        return cls.with_user(data_dir)
+
+    @classmethod
+    def with_user(cls, data_dir: Path, *, role: str = "admin") -> Catalog:
+        """The catalog in ``data_dir`` (its ``reelbox.toml`` may name the database), with the
+        bench user added as ``role`` (seeing every library)."""
         password = secrets.token_urlsafe(16)
         env = _environment(data_dir)
-        scan = [sys.executable, "-m", "web", "scan", "--kind", "movies", "--no-images", "--json"]
-        _check([*scan, str(library)], env)
         _check(
             [
                 sys.executable,
@@ -53,7 +59,7 @@ class Catalog:
                 "add",
                 USER,
                 "--role",
-                "admin",
+                role,
                 "--password-stdin",
             ],
             env,

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 import anyio.to_thread
 
-from ingest.sources.s3 import S3_ERRORS, error_code, error_reason
+from ingest.sources.s3 import error_code, error_reason, s3_errors
 
 _MISSING = frozenset({"404", "NoSuchKey", "NotFound"})
 
@@ -126,7 +126,7 @@ class S3ImageStore:
                 # keys carry the item version, so a key's bytes never change
                 CacheControl="public, max-age=31536000, immutable",
             )
-        except S3_ERRORS as exc:
+        except s3_errors() as exc:
             raise self._failed(key, exc) from exc
 
     async def get(self, key: str) -> bytes:
@@ -134,7 +134,7 @@ class S3ImageStore:
             response = await self.client.get_object(Bucket=self.bucket, Key=self.object_key(key))
             async with response["Body"] as body:
                 data: bytes = await body.read()
-        except S3_ERRORS as exc:
+        except s3_errors() as exc:
             if error_code(exc) in _MISSING:
                 raise KeyError(key) from None
             raise self._failed(key, exc) from exc
@@ -143,14 +143,14 @@ class S3ImageStore:
     async def delete(self, key: str) -> None:
         try:
             await self.client.delete_object(Bucket=self.bucket, Key=self.object_key(key))
-        except S3_ERRORS as exc:
+        except s3_errors() as exc:
             if error_code(exc) not in _MISSING:
                 raise self._failed(key, exc) from exc
 
     async def exists(self, key: str) -> bool:
         try:
             await self.client.head_object(Bucket=self.bucket, Key=self.object_key(key))
-        except S3_ERRORS as exc:
+        except s3_errors() as exc:
             if error_code(exc) in _MISSING:
                 return False
             raise self._failed(key, exc) from exc

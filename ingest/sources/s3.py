@@ -8,6 +8,7 @@ fixed-size blocks so a demuxer's many small reads become a few requests.
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 from collections import OrderedDict
@@ -17,13 +18,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, BinaryIO, TypeVar, cast
 
-import aioboto3
-import aiohttp
 import anyio.from_thread
 import anyio.lowlevel
 import structlog
-from botocore.config import Config as BotoConfig
-from botocore.exceptions import BotoCoreError, ClientError
 
 from ingest.errors import SourceError, Unreadable
 from ingest.models import Entry
@@ -35,15 +32,19 @@ MIB = 1024 * 1024
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MISSING = frozenset({"404", "NoSuchKey", "NotFound"})
 _T = TypeVar("_T")
-# What a request to S3 can fail with once the client has been created: service answers,
-# botocore's own errors (connection refused, timeouts) and aiohttp's payload errors.
-S3_ERRORS: tuple[type[BaseException], ...] = (
-    ClientError,
-    BotoCoreError,
-    aiohttp.ClientError,
-    OSError,
-    TimeoutError,
-)
+
+
+@functools.cache
+def s3_errors() -> tuple[type[BaseException], ...]:
+    """What a request to S3 can fail with once the client has been created: service answers,
+    botocore's own errors (connection refused, timeouts) and aiohttp's payload errors.
+
+    aioboto3, botocore and aiohttp weigh about 40 MB of resident memory: they are imported on
+    the first use of S3, so a server whose libraries are all local folders never loads them."""
+    import aiohttp  # noqa: PLC0415 (on first use of S3)
+    from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
+
+    return (ClientError, BotoCoreError, aiohttp.ClientError, OSError, TimeoutError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +68,9 @@ def open_s3_client(config: S3Config) -> AbstractAsyncContextManager[Any]:
 
     @asynccontextmanager
     async def client() -> AsyncIterator[Any]:
+        import aioboto3  # noqa: PLC0415 (on first use of S3: see s3_errors)
+        from botocore.config import Config as BotoConfig  # noqa: PLC0415
+
         boto_config = BotoConfig(
             connect_timeout=5,
             read_timeout=30,
@@ -92,6 +96,8 @@ def open_s3_client(config: S3Config) -> AbstractAsyncContextManager[Any]:
 
 def error_code(exc: BaseException) -> str:
     """The S3 error code of a ClientError ("NoSuchKey", "403" ...), else the exception name."""
+    from botocore.exceptions import ClientError  # noqa: PLC0415 (loaded: S3 raised exc)
+
     if isinstance(exc, ClientError):
         return str(exc.response.get("Error", {}).get("Code", "")) or "ClientError"
     return type(exc).__name__
@@ -193,7 +199,7 @@ class S3RangeReader(io.RawIOBase):
             raise RuntimeError(f"{self.location}: S3RangeReader used on the event loop thread")
         try:
             return anyio.from_thread.run(func, token=self._token)
-        except S3_ERRORS as exc:
+        except s3_errors() as exc:
             if isinstance(exc, Unreadable):
                 raise
             raise Unreadable(f"{self.location}: {error_reason(exc)}") from exc
@@ -388,7 +394,7 @@ class S3Source:
                 self._entries += len(batch)
                 if batch:
                     yield batch
-        except S3_ERRORS as exc:
+        except s3_errors() as exc:
             raise SourceError(f"{where}: cannot list: {error_reason(exc)}") from exc
 
     async def stat(self, key: str) -> Entry | None:
@@ -397,12 +403,12 @@ class S3Source:
         so a miss is confirmed with a HEAD of the bucket)."""
         try:
             head = await self.client.head_object(Bucket=self.bucket, Key=self.prefix + key)
-        except S3_ERRORS as exc:
+        except s3_errors() as exc:
             if error_code(exc) not in _MISSING:
                 raise SourceError(f"{self.describe(key)}: {error_reason(exc)}") from exc
             try:
                 await self.client.head_bucket(Bucket=self.bucket)
-            except S3_ERRORS as bucket_exc:
+            except s3_errors() as bucket_exc:
                 missing = error_code(bucket_exc) in _MISSING
                 reason = "no such bucket" if missing else error_reason(bucket_exc)
                 raise SourceError(f"s3://{self.bucket}: {reason}") from bucket_exc

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -29,6 +30,8 @@ import jwt
 from web.auth import InvalidToken, TokenExpired
 from web.auth.keys import ALGORITHM, Clock, KeyRing, utcnow
 from web.auth.principal import Method, Principal
+
+VERIFIED_TOKENS = 4096  # tokens whose signature was checked, remembered (a few MB at most)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +68,7 @@ class TokenCodec:
         self._stream_ttl = timedelta(seconds=stream_ttl_s)
         self._leeway = leeway_s
         self._clock = clock
+        self._verified: OrderedDict[tuple[str, str], tuple[str, dict[str, Any]]] = OrderedDict()
 
     @property
     def access_ttl(self) -> timedelta:
@@ -115,6 +119,35 @@ class TokenCodec:
         return IssuedToken(token, datetime.fromtimestamp(claims["exp"], UTC))
 
     async def _verify(self, token: str, audience: str, required: tuple[str, ...]) -> dict[str, Any]:
+        # The signature, issuer and audience checks are a pure function of the token and its
+        # key: a token verified once is remembered (bounded), and only its key's standing (a
+        # retired kid is refused at once) and its times are checked again. Every request of a
+        # client carries the same access token, and an EdDSA verification costs more than the
+        # rest of a cached API answer.
+        remembered = self._verified.get((token, audience))
+        if remembered is not None:
+            kid, claims = remembered
+            self._verified.move_to_end((token, audience))
+            if await self.keys.verifying_key(kid) is None:
+                raise InvalidToken("the token's signing key is unknown or retired")
+        else:
+            kid, claims = await self._check_signature(token, audience, required)
+            self._verified[(token, audience)] = (kid, claims)
+            while len(self._verified) > VERIFIED_TOKENS:
+                self._verified.popitem(last=False)
+        now = self._clock().timestamp()
+        exp, iat = claims["exp"], claims["iat"]
+        if not isinstance(exp, int) or not isinstance(iat, int):
+            raise InvalidToken("the token's exp and iat must be integers")
+        if now > exp + self._leeway:
+            raise TokenExpired()
+        if iat > now + self._leeway:
+            raise InvalidToken("the token was issued in the future")
+        return claims
+
+    async def _check_signature(
+        self, token: str, audience: str, required: tuple[str, ...]
+    ) -> tuple[str, dict[str, Any]]:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
@@ -134,7 +167,7 @@ class TokenCodec:
                 algorithms=[ALGORITHM],
                 audience=audience,
                 issuer=self._issuer,
-                # Times are checked below, on the injected clock.
+                # Times are checked by _verify, on the injected clock.
                 options={
                     "require": ["exp", "iat", "sub", "iss", "aud", *required],
                     "verify_exp": False,
@@ -144,15 +177,7 @@ class TokenCodec:
             )
         except jwt.PyJWTError as exc:
             raise InvalidToken(f"the token was refused: {exc}") from None
-        now = self._clock().timestamp()
-        exp, iat = claims["exp"], claims["iat"]
-        if not isinstance(exp, int) or not isinstance(iat, int):
-            raise InvalidToken("the token's exp and iat must be integers")
-        if now > exp + self._leeway:
-            raise TokenExpired()
-        if iat > now + self._leeway:
-            raise InvalidToken("the token was issued in the future")
-        return claims
+        return kid, claims
 
 
 def _principal(claims: dict[str, Any], method: Method) -> Principal:
