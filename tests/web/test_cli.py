@@ -149,6 +149,10 @@ def test_serve_generates_scans_and_serves_the_demo_library(tmp_path: Path) -> No
         assert providers.status_code == 200 and providers.json()["providers"] == []
         metrics = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5)
         assert metrics.status_code == 200 and "reelbox_http_requests" in metrics.text
+        # HTTP/2 too (cleartext, prior knowledge), on the same port
+        with httpx.Client(http1=False, http2=True, auth=login, timeout=5) as h2:
+            answer = h2.get(f"http://127.0.0.1:{port}/api/scans")
+            assert (answer.http_version, answer.status_code) == ("HTTP/2", 200)
     finally:
         process.send_signal(signal.SIGTERM)
         output, _ = process.communicate(timeout=30)

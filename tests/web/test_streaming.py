@@ -487,3 +487,44 @@ async def test_with_logins_a_session_is_its_owners_and_its_urls_carry_a_stream_t
             assert logout.status_code in (200, 204), logout.text
             assert (await client.get(session["master_url"])).status_code == 401
         assert bob.id != ann.id
+
+
+async def test_a_shutdown_finishes_the_segment_responses_in_flight(
+    sqlite_catalog_url: str, tmp_path: Path
+) -> None:
+    """Hypercorn stops taking requests and drains: a transcoded segment being encoded when the
+    server is told to stop is still encoded and sent whole."""
+    media = tmp_path / "media"
+    media.mkdir()
+    source = synthesize_clip(
+        media / "Last Call (2020).mp4", seconds=14, width=640, height=480, fps=FPS, gop=2 * FPS
+    )
+    answered: list[tuple[float, httpx.Response]] = []
+    async with (
+        anyio.create_task_group() as tg,
+        running_server(sqlite_catalog_url, source) as server,
+    ):
+        started = await _start(server)
+        renditions = started["renditions"]
+        assert isinstance(renditions, list)
+        transcode = renditions[1]  # below the 480p original: a 360p encode
+        url = f"{server.url}/stream/{started['session_id']}/{transcode}/1.m4s"
+
+        async def fetch() -> None:
+            async with httpx.AsyncClient(timeout=60) as client:
+                response = await client.get(url)
+                answered.append((anyio.current_time(), response))
+
+        tg.start_soon(fetch)
+        await anyio.sleep(0.05)  # the request is in; its 6 s segment takes far longer
+        stopping = anyio.current_time()
+    # leaving running_server stopped the server: Hypercorn waited for the response
+    [(at, response)] = answered
+    assert at > stopping, "the segment was done before the stop: nothing was in flight"
+    assert response.status_code == 200 and response.headers["content-type"] == "video/iso.segment"
+    boxes, at = [], 0  # the fragment whole: top-level boxes that tile the body exactly
+    while at < len(response.content):
+        size = int.from_bytes(response.content[at : at + 4], "big")
+        boxes.append(response.content[at + 4 : at + 8])
+        at += size
+    assert at == len(response.content) and boxes[:1] == [b"moof"] and b"mdat" in boxes
