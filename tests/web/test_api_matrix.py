@@ -16,6 +16,8 @@ reads and refusals share one.
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import shutil
 import uuid
@@ -653,3 +655,25 @@ async def test_the_document_describes_the_route(
         body = await row.body(Case(shared, "member", row.targets[0]))
         validator = Draft202012Validator({**schema, "components": document["components"]})
         assert list(validator.iter_errors(body)) == []
+
+
+CLIENT_DOCUMENT = Path(__file__).resolve().parents[2] / "client" / "openapi.json"
+
+
+async def test_the_client_is_typed_from_this_document(document: dict[str, Any]) -> None:
+    """client/openapi.json, which the client's types are generated from (``npm run gen:api``),
+    is the document the server serves. ``REELBOX_UPDATE_OPENAPI=1`` rewrites it."""
+    served = {**document, "info": {**document["info"], "version": "0.1.0"}}
+    if os.environ.get("REELBOX_UPDATE_OPENAPI") == "1":
+        text = json.dumps(served, indent=1, sort_keys=True, ensure_ascii=False)
+        CLIENT_DOCUMENT.write_text(text + "\n", encoding="utf-8")
+    kept = json.loads(CLIENT_DOCUMENT.read_text(encoding="utf-8"))
+    stale = sorted(
+        set(operations(served)).symmetric_difference(operations(kept))
+        | {op for op, found in operations(served).items() if operations(kept).get(op) != found}
+    )
+    assert kept == served, (
+        f"client/openapi.json is stale ({', '.join(stale) or 'components'}): run "
+        "REELBOX_UPDATE_OPENAPI=1 pytest tests/web/test_api_matrix.py -k client, then "
+        "(cd client && npm run gen:api)"
+    )

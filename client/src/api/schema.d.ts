@@ -45,8 +45,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /** Your API keys (without the keys themselves). */
         get: operations["get_auth_keys"];
         put?: never;
+        /** A new API key for an integration: the key is shown this once. */
         post: operations["post_auth_create_key"];
         delete?: never;
         options?: never;
@@ -64,6 +66,7 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
+        /** Revoke one of your API keys. */
         delete: operations["delete_auth_revoke_key"];
         options?: never;
         head?: never;
@@ -79,6 +82,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
+        /** Log in with a username and password. */
         post: operations["post_auth_login"];
         delete?: never;
         options?: never;
@@ -95,6 +99,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
+        /** End this session: the bearer token's, or the refresh token's in the body. */
         post: operations["post_auth_logout"];
         delete?: never;
         options?: never;
@@ -111,7 +116,56 @@ export interface paths {
         };
         get?: never;
         put?: never;
+        /** End every session of yours, on every device. */
         post: operations["post_auth_logout_all"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/oidc/providers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["get_oidc_providers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/oidc/{name}/callback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["get_oidc_callback"];
+        put?: never;
+        post: operations["post_oidc_callback"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/oidc/{name}/start": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["get_oidc_start"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -127,6 +181,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
+        /** Trade a refresh token (used up) for new tokens. */
         post: operations["post_auth_refresh"];
         delete?: never;
         options?: never;
@@ -141,6 +196,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /** Your live login sessions. */
         get: operations["get_auth_sessions"];
         put?: never;
         post?: never;
@@ -160,6 +216,7 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
+        /** End one of your sessions. */
         delete: operations["delete_auth_end_session"];
         options?: never;
         head?: never;
@@ -207,8 +264,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /** Every invite (admins). */
         get: operations["get_auth_invites"];
         put?: never;
+        /** Invite someone (admins): the code is shown this once. */
         post: operations["post_auth_create_invite"];
         delete?: never;
         options?: never;
@@ -225,6 +284,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
+        /** Create your account from an invite code, and log in. */
         post: operations["post_auth_accept_invite"];
         delete?: never;
         options?: never;
@@ -242,6 +302,7 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
+        /** Revoke an invite (admins). */
         delete: operations["delete_auth_revoke_invite"];
         options?: never;
         head?: never;
@@ -405,7 +466,8 @@ export interface paths {
         delete: operations["delete_libraries_delete_library"];
         options?: never;
         head?: never;
-        patch?: never;
+        /** Rename a library (admins). */
+        patch: operations["patch_libraries_update_library"];
         trace?: never;
     };
     "/api/libraries/{library_id}/scan": {
@@ -443,6 +505,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/libraries/{library_id}/sources/{source_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Remove a folder or S3 prefix from a library, and its items (admins). */
+        delete: operations["delete_libraries_remove_library_source"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/playback": {
         parameters: {
             query?: never;
@@ -452,6 +531,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
+        /** Start playing an item: the decision, with the URLs of its playlists and file. */
         post: operations["post_streaming_start"];
         delete?: never;
         options?: never;
@@ -469,6 +549,7 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
+        /** End a playback session. */
         delete: operations["delete_streaming_stop"];
         options?: never;
         head?: never;
@@ -484,6 +565,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
+        /** Where the player is: kept as the user's resume position. */
         post: operations["post_streaming_progress"];
         delete?: never;
         options?: never;
@@ -588,7 +670,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Every library's scan statistics (public for now: the CLI's serve test reads it). */
+        /** Every library's scan statistics (for admins when logins are on). */
         get: operations["get_scans"];
         put?: never;
         post?: never;
@@ -690,6 +772,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /** Who you are, and how you logged in. */
         get: operations["get_auth_me"];
         put?: never;
         post?: never;
@@ -758,6 +841,22 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["get_metrics_scrape"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/readyz": {
         parameters: {
             query?: never;
@@ -766,54 +865,6 @@ export interface paths {
             cookie?: never;
         };
         get: operations["get_readyz"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/stream/{n}.m4s": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get: operations["get_streaming_fragment"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/stream/{n}.ts": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get: operations["get_streaming_transport"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/stream/{n}.vtt": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get: operations["get_streaming_subtitles"];
         put?: never;
         post?: never;
         delete?: never;
@@ -903,10 +954,71 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/stream/{session_id}/{rendition_id}/{n}.m4s": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["get_streaming_fragment"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/stream/{session_id}/{rendition_id}/{n}.ts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["get_streaming_transport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/stream/{session_id}/{rendition_id}/{n}.vtt": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["get_streaming_subtitles"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** ApiKey */
+        ApiKey: {
+            /** Created At */
+            created_at: string | null;
+            /** Id */
+            id: number;
+            /** Last Used At */
+            last_used_at: string | null;
+            /** Name */
+            name: string;
+            /** Prefix */
+            prefix: string;
+        };
         /** Chapter */
         Chapter: {
             /** End Us */
@@ -981,6 +1093,27 @@ export interface components {
             url: string;
             /** Width */
             width: number;
+        };
+        /** Invite */
+        Invite: {
+            /** Created At */
+            created_at: string | null;
+            /** Created By */
+            created_by: number | null;
+            /** Expires At */
+            expires_at: string | null;
+            /** Id */
+            id: number;
+            /** Library Ids */
+            library_ids: number[] | null;
+            /** Max Parental Rating */
+            max_parental_rating: number | null;
+            /** Role */
+            role: string;
+            /** Used At */
+            used_at: string | null;
+            /** Used By */
+            used_by: number | null;
         };
         /** Item */
         Item: {
@@ -1065,6 +1198,23 @@ export interface components {
              * @enum {string}
              */
             type: "local";
+        };
+        /** LoginSession */
+        LoginSession: {
+            /** Client */
+            client: string | null;
+            /** Created At */
+            created_at: string | null;
+            /** Current */
+            current: boolean;
+            /** Device Name */
+            device_name: string | null;
+            /** Expires At */
+            expires_at: string | null;
+            /** Id */
+            id: string;
+            /** Last Seen At */
+            last_seen_at: string | null;
         };
         /** Playlist */
         Playlist: {
@@ -1203,6 +1353,24 @@ export interface components {
             title: string | null;
             /** Width */
             width: number | null;
+        };
+        /** TokenUser */
+        TokenUser: {
+            /** Display Name */
+            display_name: string | null;
+            /** Id */
+            id: number;
+            /**
+             * Library Ids
+             * @description null: every library
+             */
+            library_ids: number[] | null;
+            /** Max Parental Rating */
+            max_parental_rating: number | null;
+            /** Roles */
+            roles: string[];
+            /** Username */
+            username: string;
         };
         /** UserOut */
         UserOut: {
@@ -1369,7 +1537,7 @@ export interface operations {
             header?: never;
             path: {
                 album_id: number;
-                kind: "backdrop" | "poster" | "thumb" | "logo" | "photo" | "cover";
+                kind: "thumb" | "backdrop" | "poster" | "logo" | "photo" | "cover";
             };
             cookie?: never;
         };
@@ -1460,12 +1628,17 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK (not described in detail) */
+            /** @description OK */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        /** Keys */
+                        keys: components["schemas"]["ApiKey"][];
+                    };
+                };
             };
             /** @description Unauthorized: no usable credentials (see WWW-Authenticate) */
             401: {
@@ -1512,14 +1685,51 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Name
+                     * @description what the key is for
+                     */
+                    name: string;
+                };
+            };
+        };
         responses: {
-            /** @description OK (not described in detail) */
-            200: {
+            /** @description Created */
+            201: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        /** Created At */
+                        created_at: string | null;
+                        /** Id */
+                        id: number;
+                        /**
+                         * Key
+                         * @description the key itself: shown this once
+                         */
+                        key: string;
+                        /** Last Used At */
+                        last_used_at: string | null;
+                        /** Name */
+                        name: string;
+                        /** Prefix */
+                        prefix: string;
+                    };
+                };
+            };
+            /** @description Bad Request: a malformed body, a wrong type, an unknown field or parameter */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
             /** @description Unauthorized: no usable credentials (see WWW-Authenticate) */
             401: {
@@ -1532,6 +1742,15 @@ export interface operations {
             };
             /** @description Forbidden: not allowed to do this (role, or a thing you may see but not change) */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Payload Too Large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1570,8 +1789,8 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK (not described in detail) */
-            200: {
+            /** @description No Content */
+            204: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1631,14 +1850,85 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Device
+                     * @description a name for this device's session
+                     * @default null
+                     */
+                    device?: string | null;
+                    /** Password */
+                    password: string;
+                    /** Username */
+                    username: string;
+                };
+            };
+        };
         responses: {
-            /** @description OK (not described in detail) */
+            /** @description A login: a short-lived access token and the refresh token that renews it. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        /** Access Token */
+                        access_token: string;
+                        /** Expires At */
+                        expires_at: string | null;
+                        /** Refresh Expires At */
+                        refresh_expires_at: string | null;
+                        /** Refresh Token */
+                        refresh_token: string;
+                        /** Session Id */
+                        session_id: string;
+                        /**
+                         * Token Type
+                         * @default Bearer
+                         * @constant
+                         */
+                        token_type: "Bearer";
+                        user: components["schemas"]["TokenUser"];
+                    };
+                };
+            };
+            /** @description Bad Request: a malformed body, a wrong type, an unknown field or parameter */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unauthorized: no usable credentials (see WWW-Authenticate) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Payload Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too Many Requests (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
             /** @description An unexpected error or an unavailable dependency (5xx) */
             default: {
@@ -1658,14 +1948,52 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Refresh Token
+                     * @description the session to end, for a client whose access token expired; without it the bearer token's session ends
+                     * @default null
+                     */
+                    refresh_token?: string | null;
+                };
+            };
+        };
         responses: {
-            /** @description OK (not described in detail) */
-            200: {
+            /** @description No Content */
+            204: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Bad Request: a malformed body, a wrong type, an unknown field or parameter */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unauthorized: no usable credentials (see WWW-Authenticate) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Payload Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
             /** @description An unexpected error or an unavailable dependency (5xx) */
             default: {
@@ -1687,12 +2015,20 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK (not described in detail) */
+            /** @description OK */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        /**
+                         * Revoked
+                         * @description how many sessions ended
+                         */
+                        revoked: number;
+                    };
+                };
             };
             /** @description Unauthorized: no usable credentials (see WWW-Authenticate) */
             401: {
@@ -1732,7 +2068,7 @@ export interface operations {
             };
         };
     };
-    post_auth_refresh: {
+    get_oidc_providers: {
         parameters: {
             query?: never;
             header?: never;
@@ -1759,11 +2095,13 @@ export interface operations {
             };
         };
     };
-    get_auth_sessions: {
+    get_oidc_callback: {
         parameters: {
             query?: never;
             header?: never;
-            path?: never;
+            path: {
+                name: string;
+            };
             cookie?: never;
         };
         requestBody?: never;
@@ -1774,6 +2112,300 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Found: a redirect (see Location) */
+            302: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad Request: a malformed body, a wrong type, an unknown field or parameter */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unauthorized: no usable credentials (see WWW-Authenticate) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found: absent, or hidden from you */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Bad Gateway: an upstream (an identity provider) failed */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description An unexpected error or an unavailable dependency (5xx) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    post_oidc_callback: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK (not described in detail) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Found: a redirect (see Location) */
+            302: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad Request: a malformed body, a wrong type, an unknown field or parameter */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unauthorized: no usable credentials (see WWW-Authenticate) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found: absent, or hidden from you */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Bad Gateway: an upstream (an identity provider) failed */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description An unexpected error or an unavailable dependency (5xx) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    get_oidc_start: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK (not described in detail) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Found: a redirect (see Location) */
+            302: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad Request: a malformed body, a wrong type, an unknown field or parameter */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found: absent, or hidden from you */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Bad Gateway: an upstream (an identity provider) failed */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description An unexpected error or an unavailable dependency (5xx) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    post_auth_refresh: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Refresh Token
+                     * @description used up: the answer carries a new one
+                     */
+                    refresh_token: string;
+                };
+            };
+        };
+        responses: {
+            /** @description A login: a short-lived access token and the refresh token that renews it. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Access Token */
+                        access_token: string;
+                        /** Expires At */
+                        expires_at: string | null;
+                        /** Refresh Expires At */
+                        refresh_expires_at: string | null;
+                        /** Refresh Token */
+                        refresh_token: string;
+                        /** Session Id */
+                        session_id: string;
+                        /**
+                         * Token Type
+                         * @default Bearer
+                         * @constant
+                         */
+                        token_type: "Bearer";
+                        user: components["schemas"]["TokenUser"];
+                    };
+                };
+            };
+            /** @description Bad Request: a malformed body, a wrong type, an unknown field or parameter */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unauthorized: no usable credentials (see WWW-Authenticate) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Payload Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description An unexpected error or an unavailable dependency (5xx) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    get_auth_sessions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Sessions */
+                        sessions: components["schemas"]["LoginSession"][];
+                    };
+                };
             };
             /** @description Unauthorized: no usable credentials (see WWW-Authenticate) */
             401: {
@@ -1824,8 +2456,8 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK (not described in detail) */
-            200: {
+            /** @description No Content */
+            204: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2050,12 +2682,17 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK (not described in detail) */
+            /** @description OK */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        /** Invites */
+                        invites: components["schemas"]["Invite"][];
+                    };
+                };
             };
             /** @description Unauthorized: no usable credentials (see WWW-Authenticate) */
             401: {
@@ -2102,14 +2739,78 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Expires In S
+                     * @description null: the server's default
+                     * @default null
+                     */
+                    expires_in_s?: number | null;
+                    /**
+                     * Library Ids
+                     * @description the libraries they may see; null: all
+                     * @default null
+                     */
+                    library_ids?: number[] | null;
+                    /**
+                     * Max Parental Rating
+                     * @description null: no limit
+                     * @default null
+                     */
+                    max_parental_rating?: number | null;
+                    /**
+                     * Role
+                     * @default member
+                     * @enum {string}
+                     */
+                    role?: "admin" | "member" | "child";
+                };
+            };
+        };
         responses: {
-            /** @description OK (not described in detail) */
-            200: {
+            /** @description Created */
+            201: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        /**
+                         * Code
+                         * @description the invite code: shown this once
+                         */
+                        code: string;
+                        /** Created At */
+                        created_at: string | null;
+                        /** Created By */
+                        created_by: number | null;
+                        /** Expires At */
+                        expires_at: string | null;
+                        /** Id */
+                        id: number;
+                        /** Library Ids */
+                        library_ids: number[] | null;
+                        /** Max Parental Rating */
+                        max_parental_rating: number | null;
+                        /** Role */
+                        role: string;
+                        /** Used At */
+                        used_at: string | null;
+                        /** Used By */
+                        used_by: number | null;
+                    };
+                };
+            };
+            /** @description Bad Request: a malformed body, a wrong type, an unknown field or parameter */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
             /** @description Unauthorized: no usable credentials (see WWW-Authenticate) */
             401: {
@@ -2122,6 +2823,15 @@ export interface operations {
             };
             /** @description Forbidden: not allowed to do this (role, or a thing you may see but not change) */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Payload Too Large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2156,14 +2866,104 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** Code */
+                    code: string;
+                    /**
+                     * Device
+                     * @default null
+                     */
+                    device?: string | null;
+                    /** Password */
+                    password: string;
+                    /** Username */
+                    username: string;
+                };
+            };
+        };
         responses: {
-            /** @description OK (not described in detail) */
-            200: {
+            /** @description A login: a short-lived access token and the refresh token that renews it. */
+            201: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        /** Access Token */
+                        access_token: string;
+                        /** Expires At */
+                        expires_at: string | null;
+                        /** Refresh Expires At */
+                        refresh_expires_at: string | null;
+                        /** Refresh Token */
+                        refresh_token: string;
+                        /** Session Id */
+                        session_id: string;
+                        /**
+                         * Token Type
+                         * @default Bearer
+                         * @constant
+                         */
+                        token_type: "Bearer";
+                        user: components["schemas"]["TokenUser"];
+                    };
+                };
+            };
+            /** @description Bad Request: a malformed body, a wrong type, an unknown field or parameter */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unauthorized: no usable credentials (see WWW-Authenticate) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Gone */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Payload Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too Many Requests (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
             /** @description An unexpected error or an unavailable dependency (5xx) */
             default: {
@@ -2187,8 +2987,8 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK (not described in detail) */
-            200: {
+            /** @description No Content */
+            204: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2627,7 +3427,7 @@ export interface operations {
             header?: never;
             path: {
                 item_id: number;
-                kind: "backdrop" | "poster" | "thumb" | "logo" | "photo" | "cover";
+                kind: "thumb" | "backdrop" | "poster" | "logo" | "photo" | "cover";
             };
             cookie?: never;
         };
@@ -3415,6 +4215,129 @@ export interface operations {
             };
         };
     };
+    patch_libraries_update_library: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                library_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Name
+                     * @description a new name, unique among libraries
+                     * @default null
+                     */
+                    name?: string | null;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * Created At
+                         * Format: date-time
+                         */
+                        created_at: string;
+                        /** Id */
+                        id: number;
+                        kind: components["schemas"]["LibraryKind"];
+                        /** Last Scan At */
+                        last_scan_at: string | null;
+                        /** Name */
+                        name: string;
+                        /**
+                         * Sources
+                         * @description admins only; null for everyone else
+                         */
+                        sources: components["schemas"]["Source"][] | null;
+                    };
+                };
+            };
+            /** @description Bad Request: a malformed body, a wrong type, an unknown field or parameter */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unauthorized: no usable credentials (see WWW-Authenticate) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden: not allowed to do this (role, or a thing you may see but not change) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found: absent, or hidden from you */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Payload Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too Many Requests (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description An unexpected error or an unavailable dependency (5xx) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     get_libraries_scan_status: {
         parameters: {
             query?: never;
@@ -3731,17 +4654,20 @@ export interface operations {
             };
         };
     };
-    post_streaming_start: {
+    delete_libraries_remove_library_source: {
         parameters: {
             query?: never;
             header?: never;
-            path?: never;
+            path: {
+                library_id: number;
+                source_id: number;
+            };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description OK (not described in detail) */
-            200: {
+            /** @description No Content */
+            204: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3758,6 +4684,160 @@ export interface operations {
             };
             /** @description Forbidden: not allowed to do this (role, or a thing you may see but not change) */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found: absent, or hidden from you */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too Many Requests (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description An unexpected error or an unavailable dependency (5xx) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    post_streaming_start: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Audio Stream
+                     * @description the source's audio stream
+                     * @default null
+                     */
+                    audio_stream?: number | null;
+                    /** Item Id */
+                    item_id: number;
+                    /**
+                     * Max Bitrate
+                     * @description bit/s; null: the profile's
+                     * @default null
+                     */
+                    max_bitrate?: number | null;
+                    /**
+                     * Max Height
+                     * @description pixels; null: the profile's
+                     * @default null
+                     */
+                    max_height?: number | null;
+                    /**
+                     * Profile
+                     * @description the device's profile: what it plays without help
+                     * @default chromium
+                     * @enum {string}
+                     */
+                    profile?: "android" | "android-tv" | "apple-tv" | "chromium" | "legacy-ts" | "safari";
+                };
+            };
+        };
+        responses: {
+            /** @description A playback session: the decision, and where to fetch what it serves. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Audio */
+                        audio: string | null;
+                        /** Dash Url */
+                        dash_url: string;
+                        /** Direct Url */
+                        direct_url: string | null;
+                        /** Master Url */
+                        master_url: string;
+                        /**
+                         * Method
+                         * @description direct_play, direct_stream or transcode
+                         */
+                        method: string;
+                        /**
+                         * Reasons
+                         * @description why the source is not played as it is
+                         */
+                        reasons: string[];
+                        /** Renditions */
+                        renditions: string[];
+                        /** Session Id */
+                        session_id: string;
+                        /**
+                         * Stream Token
+                         * @description carried by the URLs below; null without logins
+                         */
+                        stream_token: string | null;
+                        /** Video */
+                        video: string | null;
+                    };
+                };
+            };
+            /** @description Bad Request: a malformed body, a wrong type, an unknown field or parameter */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unauthorized: no usable credentials (see WWW-Authenticate) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden: not allowed to do this (role, or a thing you may see but not change) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found: absent, or hidden from you */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Payload Too Large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3796,8 +4876,8 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK (not described in detail) */
-            200: {
+            /** @description No Content */
+            204: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3859,14 +4939,35 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Paused
+                     * @default false
+                     */
+                    paused?: boolean;
+                    /** Position Us */
+                    position_us: number;
+                };
+            };
+        };
         responses: {
-            /** @description OK (not described in detail) */
-            200: {
+            /** @description No Content */
+            204: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Bad Request: a malformed body, a wrong type, an unknown field or parameter */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
             /** @description Unauthorized: no usable credentials (see WWW-Authenticate) */
             401: {
@@ -3888,6 +4989,15 @@ export interface operations {
             };
             /** @description Not Found: absent, or hidden from you */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Payload Too Large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4791,6 +5901,33 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Unauthorized: no usable credentials (see WWW-Authenticate) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden: not allowed to do this (role, or a thing you may see but not change) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too Many Requests (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description An unexpected error or an unavailable dependency (5xx) */
             default: {
                 headers: {
@@ -5070,7 +6207,7 @@ export interface operations {
             header?: never;
             path: {
                 series_id: number;
-                kind: "backdrop" | "poster" | "thumb" | "logo" | "photo" | "cover";
+                kind: "thumb" | "backdrop" | "poster" | "logo" | "photo" | "cover";
             };
             cookie?: never;
         };
@@ -5229,12 +6366,41 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK (not described in detail) */
+            /** @description OK */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        /**
+                         * Auth Method
+                         * @description bearer, basic, api_key or stream
+                         */
+                        auth_method: string;
+                        /** Display Name */
+                        display_name: string | null;
+                        /** Email */
+                        email: string | null;
+                        /** Id */
+                        id: number;
+                        /**
+                         * Library Ids
+                         * @description null: every library
+                         */
+                        library_ids: number[] | null;
+                        /** Max Parental Rating */
+                        max_parental_rating: number | null;
+                        /** Provider */
+                        provider: string | null;
+                        /** Roles */
+                        roles: string[];
+                        /** Session Id */
+                        session_id: string | null;
+                        /** Username */
+                        username: string;
+                    };
+                };
             };
             /** @description Unauthorized: no usable credentials (see WWW-Authenticate) */
             401: {
@@ -5819,7 +6985,7 @@ export interface operations {
             };
         };
     };
-    get_readyz: {
+    get_metrics_scrape: {
         parameters: {
             query?: never;
             header?: never;
@@ -5846,15 +7012,11 @@ export interface operations {
             };
         };
     };
-    get_streaming_fragment: {
+    get_readyz: {
         parameters: {
             query?: never;
             header?: never;
-            path: {
-                session_id: string;
-                rendition_id: string;
-                n: number;
-            };
+            path?: never;
             cookie?: never;
         };
         requestBody?: never;
@@ -5865,176 +7027,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
-            };
-            /** @description Unauthorized: no usable credentials (see WWW-Authenticate) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Forbidden: not allowed to do this (role, or a thing you may see but not change) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Not Found: absent, or hidden from you */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Too Many Requests (see Retry-After) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description An unexpected error or an unavailable dependency (5xx) */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-        };
-    };
-    get_streaming_transport: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                session_id: string;
-                rendition_id: string;
-                n: number;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description OK (not described in detail) */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Unauthorized: no usable credentials (see WWW-Authenticate) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Forbidden: not allowed to do this (role, or a thing you may see but not change) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Not Found: absent, or hidden from you */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Too Many Requests (see Retry-After) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description An unexpected error or an unavailable dependency (5xx) */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-        };
-    };
-    get_streaming_subtitles: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                session_id: string;
-                rendition_id: string;
-                n: number;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description OK (not described in detail) */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Unauthorized: no usable credentials (see WWW-Authenticate) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Forbidden: not allowed to do this (role, or a thing you may see but not change) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Not Found: absent, or hidden from you */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Too Many Requests (see Retry-After) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
             };
             /** @description An unexpected error or an unavailable dependency (5xx) */
             default: {
@@ -6315,6 +7307,207 @@ export interface operations {
             path: {
                 session_id: string;
                 rendition_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK (not described in detail) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unauthorized: no usable credentials (see WWW-Authenticate) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden: not allowed to do this (role, or a thing you may see but not change) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found: absent, or hidden from you */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too Many Requests (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description An unexpected error or an unavailable dependency (5xx) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    get_streaming_fragment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                session_id: string;
+                rendition_id: string;
+                n: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK (not described in detail) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unauthorized: no usable credentials (see WWW-Authenticate) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden: not allowed to do this (role, or a thing you may see but not change) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found: absent, or hidden from you */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too Many Requests (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description An unexpected error or an unavailable dependency (5xx) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    get_streaming_transport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                session_id: string;
+                rendition_id: string;
+                n: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK (not described in detail) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unauthorized: no usable credentials (see WWW-Authenticate) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden: not allowed to do this (role, or a thing you may see but not change) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found: absent, or hidden from you */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too Many Requests (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description An unexpected error or an unavailable dependency (5xx) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    get_streaming_subtitles: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                session_id: string;
+                rendition_id: string;
+                n: number;
             };
             cookie?: never;
         };
