@@ -8,6 +8,7 @@ import { SafeAreaProvider } from 'react-native-safe-area-context';
 
 import { shouldRetry } from '../src/api/hooks';
 import { SessionProvider, useSession } from '../src/api/session';
+import { RemoteProvider } from '../src/remote/RemoteProvider';
 import { Loading } from '../src/components/ui';
 import { colors } from '../src/theme';
 import { useKeyNavigation } from '../src/tv/keyNavigation';
@@ -63,8 +64,10 @@ export default function RootLayout() {
     <QueryClientProvider client={queryClient}>
       <SafeAreaProvider style={{ backgroundColor: colors.background }}>
         <SessionProvider>
-          <StatusBar style="light" />
-          <Gate />
+          <RemoteProvider>
+            <StatusBar style="light" />
+            <Gate />
+          </RemoteProvider>
         </SessionProvider>
       </SafeAreaProvider>
     </QueryClientProvider>

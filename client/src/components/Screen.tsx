@@ -12,6 +12,7 @@ const LINKS = [
   { href: '/', label: 'Home' },
   { href: '/library', label: 'Library' },
   { href: '/search', label: 'Search' },
+  { href: '/remote', label: 'Remote' },
 ] as const;
 
 export function NavBar() {

@@ -4,12 +4,14 @@
  * reducer's choices (quality, tracks, captions) to hls.js, reports progress, and maps the
  * keyboard (./keys) to commands: space, arrows, f, m, c, Escape.
  */
+import { useRouter } from 'expo-router';
 import Hls, { ErrorTypes, Events } from 'hls.js';
 import { useCallback, useEffect, useReducer, useRef, useState, type ComponentRef } from 'react';
 import { Text, View } from 'react-native';
 
 import { Button, ErrorView, T } from '../components/ui';
 import { colors, radius, spacing, useTheme } from '../theme';
+import { useRemoteCommands } from '../remote/RemoteProvider';
 import { Focusable } from '../tv/Focusable';
 import { toLevels, toTracks } from './hlsLevels';
 import { commandForKey, keyBelongsToControl, type PlayerCommand } from './keys';
@@ -268,6 +270,33 @@ export function PlayerView({ itemId, title, subtitle, startAtUs, durationUs, nex
     },
     [togglePlay, seekTo, toggleFullscreen, onExit, showControls],
   );
+
+  // Commands from the user's other devices (remote control).
+  const router = useRouter();
+  useRemoteCommands((command) => {
+    const video = videoRef.current;
+    if (!video) return;
+    switch (command.command) {
+      case 'play':
+        if (command.itemId !== null && command.itemId !== itemId) {
+          router.replace(`/play/${command.itemId}`);
+          return;
+        }
+        if (command.positionUs !== null) seekTo(command.positionUs);
+        video.play().catch(() => undefined);
+        break;
+      case 'pause':
+        video.pause();
+        break;
+      case 'seek':
+        seekTo(command.positionUs ?? 0);
+        break;
+      case 'stop':
+        onExit();
+        return;
+    }
+    showControls();
+  });
 
   useEffect(() => {
     const onKey = (event: KeyboardEvent) => {
