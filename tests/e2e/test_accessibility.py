@@ -1,6 +1,6 @@
 """axe-core (tests/browser/node_modules) audits the web client's main screens as a user reaches
-them: login, home, library, search with results, a title's page, the player with its controls
-and the quality menu open. No violation of serious or critical impact is allowed."""
+them: login, home, library, search with results, remote control, a title's page, the player with
+its controls and the quality menu open. No violation of serious or critical impact is allowed."""
 
 from __future__ import annotations
 
@@ -40,6 +40,10 @@ async def test_main_screens_pass_axe(page: Page, reelbox: Reelbox, artifacts: Pa
     await page.get_by_role("searchbox", name="Search").fill("grid")
     await expect(page.get_by_text("1 result", exact=True)).to_be_visible()
     await audit(page, "search", artifacts, found)
+
+    await page.get_by_role("link", name="Remote", exact=True).click()
+    await expect(page.get_by_text("None of your other devices is connected.")).to_be_visible()
+    await audit(page, "remote", artifacts, found)
 
     await page.goto(f"{reelbox.url}/item/{reelbox.items[PLAYABLE.title]}")
     await expect(page.get_by_role("button", name="Play", exact=True)).to_be_visible()
