@@ -5,12 +5,14 @@
  * episode. (Type-checked here; run on devices through an EAS or local build.)
  */
 import { useEvent, useEventListener } from 'expo';
+import { useRouter } from 'expo-router';
 import { useVideoPlayer, VideoView } from 'expo-video';
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { BackHandler, View } from 'react-native';
 
 import { useApi } from '../api/session';
 import { Button, ErrorView, T } from '../components/ui';
+import { useRemoteCommands } from '../remote/RemoteProvider';
 import { colors, radius, spacing } from '../theme';
 import type { PlayerViewProps } from './types';
 import { usePlayback } from './usePlayback';
@@ -48,6 +50,29 @@ export function PlayerView({ itemId, title, startAtUs, next, onExit }: PlayerVie
   useEffect(() => {
     if (!isPlaying && status === 'readyToPlay') playback.reporter?.report(player.currentTime * US, true);
   }, [isPlaying, status, player, playback.reporter]);
+
+  // Commands from the user's other devices (remote control), as on web.
+  const router = useRouter();
+  useRemoteCommands((command) => {
+    switch (command.command) {
+      case 'play':
+        if (command.itemId !== null && command.itemId !== itemId) router.replace(`/play/${command.itemId}`);
+        else {
+          if (command.positionUs !== null) player.currentTime = command.positionUs / US;
+          player.play();
+        }
+        break;
+      case 'pause':
+        player.pause();
+        break;
+      case 'seek':
+        player.currentTime = (command.positionUs ?? 0) / US;
+        break;
+      case 'stop':
+        onExit();
+        break;
+    }
+  });
 
   useEffect(() => {
     const sub = BackHandler.addEventListener('hardwareBackPress', () => {
