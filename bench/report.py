@@ -124,14 +124,18 @@ def _latency(results: Mapping[str, Any], path: Path) -> bool:
     if not ramps:
         return False
     fig, axes = plt.subplots(1, len(ramps), figsize=(6 * len(ramps), 4.5), squeeze=False)
-    for ax, (kind, steps) in zip(axes[0], ramps, strict=True):
+    for ax, (kind, unsorted) in zip(axes[0], ramps, strict=True):
+        steps = sorted(unsorted, key=lambda s: s["n"])
         ns = [s["n"] for s in steps]
+        style = "-" if len(set(ns)) == len(ns) else ""  # repeated runs of one N: points only
         for key, label in (("segment_p50_ms", "p50"), ("segment_p99_ms", "p99")):
-            ax.plot(ns, [s[key] or 0 for s in steps], marker="o", label=label)
+            ax.plot(ns, [s[key] or 0 for s in steps], marker="o", linestyle=style, label=label)
         stalled = [s["n"] for s in steps if not s["stall_free"]]
         if stalled:
-            ax.axvspan(min(stalled), max(ns), color="red", alpha=0.08, label="stalls")
-        ax.set_xscale("log" if kind == "remux" and len(ns) > 1 else "linear")
+            ax.axvspan(min(stalled) * 0.9, max(ns) * 1.1, color="red", alpha=0.1, label="stalls")
+        ax.set_xscale("log" if kind == "remux" and len(set(ns)) > 2 else "linear")
+        ax.set_xticks(sorted(set(ns)), [str(n) for n in sorted(set(ns))])
+        ax.tick_params(axis="x", which="minor", labelbottom=False)
         ax.set_yscale("log")
         ax.set_xlabel("concurrent players")
         ax.set_ylabel("video segment latency, ms (log)")
