@@ -36,7 +36,8 @@ export default function HomeScreen() {
           ))}
           {home.data.recently_added.length === 0 && home.data.continue_watching.length === 0 ? (
             <T muted style={{ paddingHorizontal: gutter }}>
-              Nothing here yet: once a library has been scanned, its newest items show up here.
+              Nothing here yet: once a library you can see has been scanned, its newest items show up
+              here. New accounts see no library until an admin grants them one.
             </T>
           ) : null}
         </View>
