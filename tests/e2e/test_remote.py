@@ -1,6 +1,7 @@
 """Remote control between two browser contexts of one user, through the server's WebSocket: one
-plays a title (the "TV"), the other opens the Remote screen, finds it among the user's devices
-and pauses, plays, starts over and stops it."""
+(the "TV") waits on its home screen; the other casts a title to it from the title's page ("Play
+on ..."), then opens the Remote screen, finds it among the user's devices and pauses, plays,
+starts over and stops it."""
 
 from __future__ import annotations
 
@@ -27,11 +28,15 @@ async def test_remote_control_between_two_browsers(
         failures: list[str] = []
         tv.on("pageerror", lambda error: failures.append(str(error)))
         await sign_in(tv, reelbox)
-        await tv.goto(f"{reelbox.url}/item/{item}")
-        await tv.get_by_role("button", name="Play", exact=True).click()
-        await until_video(tv, "v.currentTime > 1 && !v.paused", "the TV to play")
 
         await sign_in(page, reelbox)
+        await page.goto(f"{reelbox.url}/item/{item}")
+        await page.get_by_role("button", name="Play on Chrome on Linux").click()
+        await expect(page.get_by_text("Sent to Chrome on Linux.")).to_be_visible()
+        await expect(tv).to_have_url(f"{reelbox.url}/play/{item}")
+        await until_video(tv, "v.currentTime > 1 && !v.paused", "the TV to play the cast title")
+        await shot(page, artifacts, "item-play-on")
+
         await page.get_by_role("link", name="Remote", exact=True).click()
         await expect(page).to_have_url(f"{reelbox.url}/remote")
         # The only other device of this user is picked; this browser is not listed.
@@ -51,7 +56,7 @@ async def test_remote_control_between_two_browsers(
         await page.get_by_role("button", name="Start over", exact=True).click()
         await until_video(tv, "v.currentTime < 2.5", "the TV back at the start")
         await page.get_by_role("button", name="Stop", exact=True).click()
-        await expect(tv).to_have_url(f"{reelbox.url}/item/{item}")
+        await expect(tv).to_have_url(f"{reelbox.url}/")  # back where the cast found it
         await expect(tv.locator("video")).to_have_count(0)
         assert not failures, f"uncaught errors on the TV: {failures}"
     finally:

@@ -1,5 +1,6 @@
 /** Item detail: picture, facts, overview, play/resume, watched and favourite, tracks, cast. */
 import { useLocalSearchParams, useRouter } from 'expo-router';
+import { useState } from 'react';
 import { View } from 'react-native';
 
 import { useItem, useSeason, useUserDataMutation } from '../../src/api/hooks';
@@ -12,6 +13,7 @@ import { Screen } from '../../src/components/Screen';
 import { Button, ErrorView, Loading, ProgressBar, T } from '../../src/components/ui';
 import { formatTime, resumePosition } from '../../src/player/state';
 import { colors, radius, spacing, useTheme } from '../../src/theme';
+import { useRemote } from '../../src/remote/RemoteProvider';
 
 function streamLabel(s: Stream): string {
   const parts: (string | null)[] = [s.title, s.language ? s.language.toUpperCase() : null, s.codec?.toUpperCase() ?? null];
@@ -64,6 +66,8 @@ export default function ItemScreen() {
   const item = detail.data?.item;
   const season = useSeason(item?.type === 'episode' ? item.season_id : null);
   const userData = useUserDataMutation(itemId);
+  const remote = useRemote();
+  const [castNote, setCastNote] = useState<string | null>(null);
 
   if (detail.isPending) return <Screen><Loading /></Screen>;
   if (detail.error || !detail.data || !item) {
@@ -147,6 +151,29 @@ export default function ItemScreen() {
                 disabled={userData.isPending}
               />
             </View>
+            {playable && remote.devices.length > 0 ? (
+              <View role="group" aria-label="Play on another device" style={{ flexDirection: 'row', flexWrap: 'wrap', gap: spacing.sm, padding: 3 }}>
+                {remote.devices
+                  .filter((device) => device.capabilities.includes('play'))
+                  .map((device) => (
+                    <Button
+                      key={device.id}
+                      variant="secondary"
+                      icon="⇪"
+                      label={`Play on ${device.name}`}
+                      onPress={() => {
+                        const sent = remote.send(device.id, 'play', resumeAt > 0 ? { itemId: item.id, positionUs: resumeAt } : { itemId: item.id });
+                        setCastNote(sent ? `Sent to ${device.name}.` : 'Not connected to the server: try again in a moment.');
+                      }}
+                    />
+                  ))}
+              </View>
+            ) : null}
+            {castNote ? (
+              <T muted aria-live="polite">
+                {castNote}
+              </T>
+            ) : null}
             {userData.error ? <ErrorView error={userData.error} /> : null}
             {d.overview ? <T style={{ maxWidth: 900 }}>{d.overview}</T> : null}
           </View>
