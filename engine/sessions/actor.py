@@ -19,6 +19,7 @@ from anyio.abc import TaskStatus
 from engine.actors import Actor, Mailbox, run_state_machine
 from engine.segmenter.executor import produce
 from engine.segmenter.remux import Source
+from engine.segmenter.renditions import RenditionKind
 from engine.segmenter.workers import SegmentWorkers
 from engine.sessions.plan import PlaybackPlan, SegmentJob
 from engine.sessions.session import (
@@ -63,10 +64,15 @@ def session_actor(context: SessionContext, config: SessionConfig) -> Actor[Messa
     """The actor of one playback session, for ``Supervisor.start_child`` or a ``Registry``."""
     plan = context.plan
     kinds = {r.id: r.kind.value for r in plan.renditions}
+    # Subtitles are WebVTT whatever the player's container for audio and video.
+    containers = {
+        r.id: "webvtt" if r.kind is RenditionKind.SUBTITLE else context.container
+        for r in plan.renditions
+    }
 
     async def execute(effect: object) -> None:
         if isinstance(effect, Prefetch):
-            job = plan.job(effect.rendition, effect.n, context.container)
+            job = plan.job(effect.rendition, effect.n, containers[effect.rendition])
             context.workers.prefetch(
                 plan.key(job),
                 context.producer(job),
@@ -74,7 +80,7 @@ def session_actor(context: SessionContext, config: SessionConfig) -> Actor[Messa
                 owner=context.owner,
             )
         elif isinstance(effect, CancelPrefetch):
-            job = plan.job(effect.rendition, effect.n, context.container)
+            job = plan.job(effect.rendition, effect.n, containers[effect.rendition])
             context.workers.cancel(plan.key(job))
         elif isinstance(effect, SaveProgress):
             await context.save_progress(effect.position_us, effect.final)

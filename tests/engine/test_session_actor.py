@@ -106,3 +106,33 @@ async def test_a_silent_player_ends_its_session(plan: PlaybackPlan, clip: Path) 
         assert anyio.current_time() - started >= 60.0
         tg.cancel_scope.cancel()
     assert saved == [(3_000_000, False), (3_000_000, True)]
+
+
+async def test_subtitle_segments_are_prefetched_as_webvtt(tmp_path: Path) -> None:
+    """A player that fetches subtitles (hls.js does, even with captions off) gets the next
+    cues prefetched as WebVTT; the session does not fall over asking for them as fMP4."""
+    clip = synthesize_clip(
+        tmp_path / "subs.mkv", seconds=12, width=160, height=120, fps=25, gop=50, subtitles=True
+    )
+    plan = plan_clip(clip, target=Fraction(2))
+    [subtitles] = [r.id for r in plan.renditions if r.kind is RenditionKind.SUBTITLE]
+    cache = MemorySegmentCache()
+    workers = SegmentWorkers(cache, encoders=1, remuxers=2)
+
+    async def save(position_us: int, final: bool) -> None:
+        pass
+
+    context = SessionContext(plan, lambda: clip, workers, save)
+    async with anyio.create_task_group() as tg:
+        await tg.start(workers.run)
+        supervisor = await tg.start(Supervisor(escalate=False).run)
+        child = await supervisor.start_child("session-1", session_actor(context, NEVER_IDLE))
+        child.mailbox.tell(SegmentRequested(subtitles, 0))
+        await _until(lambda: workers.statistics().produced == 3, "three cues prefetched")
+        for n in (1, 2, 3):
+            cues = await cache.get(plan.key(plan.job(subtitles, n, "webvtt")))
+            assert cues is not None and cues.startswith(b"WEBVTT")
+        assert child.alive and supervisor.statistics().restarts == 0
+        child.mailbox.tell(CloseRequested())
+        await child.wait()
+        tg.cancel_scope.cancel()
