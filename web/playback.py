@@ -20,6 +20,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from fractions import Fraction
 from functools import partial
 from pathlib import Path
@@ -51,7 +52,7 @@ from ingest.catalog import items as item_queries
 from ingest.catalog import libraries as library_queries
 from ingest.catalog.browse import Viewer, is_visible
 from ingest.catalog.database import Database
-from ingest.catalog.userdata import UserData, record_progress
+from ingest.catalog.userdata import UserData, get_user_data, record_progress
 from ingest.errors import SourceError, Unreadable
 from ingest.opener import SourcePool
 from ingest.sources import LocalSource, S3Source
@@ -211,6 +212,7 @@ class Playback:
         else:
             self._plans.move_to_end((item_id, media.version))
         session_id = uuid.uuid4().hex
+        written = [datetime.now(UTC)]  # when this session started, then last stored progress
 
         async def save_progress(position_us: int, final: bool) -> None:
             log.debug(
@@ -223,6 +225,15 @@ class Playback:
             if user_id is None:
                 return
             async with self._db.begin() as conn:
+                if final:
+                    # A session closing (or timing out) repeats its last report: when another
+                    # session of the user (or the user, by hand) has stored progress since,
+                    # theirs is newer.
+                    now_kept = await get_user_data(conn, user_id, item_id)
+                    kept_at = now_kept.last_played_at if now_kept else None
+                    if kept_at is not None and kept_at > written[0]:
+                        log.info("playback.final_progress_superseded", session=session_id)
+                        return
                 stored = await record_progress(
                     conn,
                     user_id,
@@ -231,6 +242,7 @@ class Playback:
                     duration_us=media.duration_us,
                     final=final,
                 )
+            written[0] = stored.last_played_at or written[0]
             if self._on_progress is not None:
                 await self._on_progress(stored)
 

@@ -403,6 +403,37 @@ async def test_a_users_progress_is_kept_and_the_end_marks_it_played(
         await db.dispose()
 
 
+async def test_a_session_ending_late_does_not_undo_newer_progress(
+    sqlite_catalog_url: str, server: Server
+) -> None:
+    """Watched on the TV, then on with the phone: when the TV's session ends (closed, or timed
+    out a minute later) its last position does not replace the phone's newer one."""
+    db = open_database(sqlite_catalog_url)
+    try:
+        async with db.begin() as conn:
+            ann = await users.create_user(conn, "ann", roles=["member"])
+        chromium = BUILT_IN["chromium"]
+
+        async def stored() -> int | None:
+            async with db.connect() as conn:
+                found = await userdata.get_user_data(conn, ann.id, server.item_id)
+            return None if found is None else found.position_us
+
+        tv = await server.playback.create(server.item_id, chromium, user_id=ann.id)
+        server.playback.progress(tv.id, 4_000_000, paused=True)
+        phone = await server.playback.create(server.item_id, chromium, user_id=ann.id)
+        server.playback.progress(phone.id, 9_000_000)
+        with anyio.fail_after(10):
+            while await stored() != 9_000_000:
+                await anyio.sleep(0.01)
+        await server.playback.close(tv.id)
+        assert await stored() == 9_000_000
+        await server.playback.close(phone.id)  # the newest session's own last word is kept
+        assert await stored() == 9_000_000
+    finally:
+        await db.dispose()
+
+
 async def test_with_logins_a_session_is_its_owners_and_its_urls_carry_a_stream_token(
     sqlite_catalog_url: str, tmp_path: Path
 ) -> None:
@@ -516,7 +547,10 @@ async def test_a_shutdown_finishes_the_segment_responses_in_flight(
                 answered.append((anyio.current_time(), response))
 
         tg.start_soon(fetch)
-        await anyio.sleep(0.05)  # the request is in; its 6 s segment takes far longer
+        assert server.workers is not None
+        with anyio.fail_after(30):  # the server has the request: the segment is being made
+            while not server.workers.statistics().in_flight:
+                await anyio.sleep(0.005)
         stopping = anyio.current_time()
     # leaving running_server stopped the server: Hypercorn waited for the response
     [(at, response)] = answered
