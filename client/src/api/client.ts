@@ -13,6 +13,7 @@
  */
 import type {
   AlbumDetail,
+  DownloadOptions,
   GenreList,
   Home,
   ItemDetail,
@@ -95,6 +96,8 @@ interface RequestOptions {
   signal?: AbortSignal;
   /** true: the browser keeps the request going while the page unloads. */
   keepalive?: boolean;
+  /** Sent as well (a Range). */
+  headers?: Record<string, string>;
 }
 
 /** "host:port" or "http://host:port/" -> "http://host:port". */
@@ -260,17 +263,25 @@ export class ApiClient {
     return this.decode<T>(response);
   }
 
-  /** The raw response of an authenticated GET (images as blobs on web), refreshed like any. */
-  async fetchRaw(path: string, signal?: AbortSignal): Promise<Response> {
+  /**
+   * The raw response of an authenticated GET (images as blobs on web, downloads), refreshed
+   * like any. `accept`: statuses returned as they are instead of raising (a download reads 429).
+   */
+  async fetchRaw(
+    path: string,
+    signal?: AbortSignal,
+    headers?: Record<string, string>,
+    accept: readonly number[] = [],
+  ): Promise<Response> {
     if (this.session && this.expiresSoon()) await this.refresh();
-    const init = signal ? { signal } : {};
+    const init: RequestOptions = { ...(signal ? { signal } : {}), ...(headers ? { headers } : {}) };
     const sentWith = this.session?.accessToken;
     let response = await this.send('GET', path, init, true);
     if (response.status === 401 && this.session) {
       const fresh = this.session.accessToken !== sentWith || (await this.refresh());
       if (fresh && this.session) response = await this.send('GET', path, init, true);
     }
-    if (!response.ok) await this.decode(response);
+    if (!response.ok && !accept.includes(response.status)) await this.decode(response);
     return response;
   }
 
@@ -280,7 +291,7 @@ export class ApiClient {
     options: RequestOptions,
     auth: boolean,
   ): Promise<Response> {
-    const headers: Record<string, string> = { Accept: 'application/json' };
+    const headers: Record<string, string> = { Accept: 'application/json', ...options.headers };
     if (options.body !== undefined) headers['Content-Type'] = 'application/json';
     if (auth && this.session) headers.Authorization = `Bearer ${this.session.accessToken}`;
     const init: RequestInit = { method, headers };
@@ -407,6 +418,16 @@ export class ApiClient {
       body: { position_us: Math.max(0, Math.round(positionUs)), paused },
       keepalive,
     });
+  }
+
+  /** The qualities a title can be downloaded at, with their sizes. */
+  downloadOptions(itemId: number): Promise<DownloadOptions> {
+    return this.request('GET', `/api/items/${itemId}/downloads`);
+  }
+
+  /** The path of a title's MP4 at `quality` (GET it with the Authorization header). */
+  downloadPath(itemId: number, quality: string): string {
+    return `/api/items/${itemId}/download?${queryString({ quality })}`;
   }
 
   stopPlayback(sessionId: string, keepalive = false): Promise<void> {

@@ -114,3 +114,21 @@ export interface PlaybackSession {
   dash_url: string;
   direct_url: string | null;
 }
+
+/** One quality of GET /api/items/{item_id}/downloads (typed by hand until the schema has it). */
+export interface DownloadQuality {
+  /** "original" or "<height>p": the `quality` of GET /api/items/{item_id}/download. */
+  quality: string;
+  height: number;
+  width: number;
+  bit_rate: number | null;
+  /** Exact for the original, an estimate for a transcode. */
+  size_bytes: number | null;
+  transcoded: boolean;
+}
+
+/** GET /api/items/{item_id}/downloads */
+export interface DownloadOptions {
+  item_id: number;
+  qualities: DownloadQuality[];
+}
