@@ -9,6 +9,8 @@ import { SafeAreaProvider } from 'react-native-safe-area-context';
 import { shouldRetry } from '../src/api/hooks';
 import { SessionProvider, useSession } from '../src/api/session';
 import { RemoteProvider } from '../src/remote/RemoteProvider';
+import { DownloadsProvider } from '../src/downloads/DownloadsProvider';
+import { registerOfflineShell } from '../src/downloads/offlineShell';
 import { Loading } from '../src/components/ui';
 import { colors } from '../src/theme';
 import { useKeyNavigation } from '../src/tv/keyNavigation';
@@ -17,6 +19,7 @@ if (Platform.OS === 'web' && typeof document !== 'undefined') {
   // The page behind the app: dark from the first paint, no white flash.
   document.documentElement.style.backgroundColor = colors.background;
   document.documentElement.style.colorScheme = 'dark';
+  registerOfflineShell();
 }
 
 const queryClient = new QueryClient({
@@ -64,10 +67,12 @@ export default function RootLayout() {
     <QueryClientProvider client={queryClient}>
       <SafeAreaProvider style={{ backgroundColor: colors.background }}>
         <SessionProvider>
-          <RemoteProvider>
-            <StatusBar style="light" />
-            <Gate />
-          </RemoteProvider>
+          <DownloadsProvider>
+            <RemoteProvider>
+              <StatusBar style="light" />
+              <Gate />
+            </RemoteProvider>
+          </DownloadsProvider>
         </SessionProvider>
       </SafeAreaProvider>
     </QueryClientProvider>

@@ -14,6 +14,12 @@ import { Button, ErrorView, Loading, ProgressBar, T } from '../../src/components
 import { formatTime, resumePosition } from '../../src/player/state';
 import { colors, radius, spacing, useTheme } from '../../src/theme';
 import { useRemote } from '../../src/remote/RemoteProvider';
+import { DownloadChoice } from '../../src/downloads/DownloadChoice';
+
+function downloadSubtitle(item: ItemDetail['item']): string | null {
+  if (item.type === 'episode') return [item.series_title, episodeCode(item)].filter(Boolean).join(' · ') || null;
+  return item.year ? String(item.year) : null;
+}
 
 function streamLabel(s: Stream): string {
   const parts: (string | null)[] = [s.title, s.language ? s.language.toUpperCase() : null, s.codec?.toUpperCase() ?? null];
@@ -174,6 +180,7 @@ export default function ItemScreen() {
                 {castNote}
               </T>
             ) : null}
+            {playable ? <DownloadChoice itemId={item.id} title={item.title} subtitle={downloadSubtitle(item)} /> : null}
             {userData.error ? <ErrorView error={userData.error} /> : null}
             {d.overview ? <T style={{ maxWidth: 900 }}>{d.overview}</T> : null}
           </View>

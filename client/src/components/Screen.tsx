@@ -5,6 +5,7 @@ import { ScrollView, Text, View } from 'react-native';
 import { SafeAreaView } from 'react-native-safe-area-context';
 
 import { useSession } from '../api/session';
+import { useOnline } from '../downloads/useOnline';
 import { colors, spacing, useTheme } from '../theme';
 import { Focusable } from '../tv/Focusable';
 
@@ -13,7 +14,24 @@ const LINKS = [
   { href: '/library', label: 'Library' },
   { href: '/search', label: 'Search' },
   { href: '/remote', label: 'Remote' },
+  { href: '/downloads', label: 'Downloads' },
 ] as const;
+
+/** Shown while the device has no network: downloaded titles still play. */
+function OfflineBadge() {
+  const online = useOnline();
+  const { type } = useTheme();
+  if (online) return null;
+  return (
+    <View
+      role="status"
+      aria-label="Offline: downloaded titles still play"
+      style={{ backgroundColor: colors.surfaceRaised, borderRadius: 999, paddingHorizontal: spacing.md, paddingVertical: spacing.xs }}
+    >
+      <Text style={[type.label, { color: colors.danger }]}>● Offline</Text>
+    </View>
+  );
+}
 
 export function NavBar() {
   const router = useRouter();
@@ -60,6 +78,7 @@ export function NavBar() {
         );
       })}
       <View style={{ flex: 1 }} />
+      <OfflineBadge />
       <Focusable
         label="Sign out"
         onPress={() => void logout()}

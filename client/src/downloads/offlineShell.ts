@@ -1,0 +1,2 @@
+/** Native: the app ships in the binary; nothing to cache for offline start. */
+export function registerOfflineShell(): void {}
