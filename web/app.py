@@ -26,6 +26,7 @@ from web.auth.principal import current_principal
 from web.auth.principal import install as auth_hook
 from web.auth.routes import auth_routes
 from web.auth.service import Auth
+from web.download_routes import download_routes
 from web.errors import register_error_handlers
 from web.events import Events
 from web.metrics import Metrics, install_request_metrics, metrics_routes
@@ -91,6 +92,7 @@ def create_app(services: Services) -> Quart:
         app.register_blueprint(blueprint)
     if services.playback is not None:
         app.register_blueprint(streaming_routes(services.playback, services.auth))
+        app.register_blueprint(download_routes(services.playback, services.auth))
     if services.api is not None:
         if services.auth is None:
             raise ValueError("the REST API needs authentication (Services.auth)")

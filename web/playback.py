@@ -57,6 +57,7 @@ from ingest.errors import SourceError, Unreadable
 from ingest.opener import SourcePool
 from ingest.sources import LocalSource, S3Source
 from ingest.state.ports import JSONValue
+from web import downloads
 
 log = structlog.get_logger(__name__)
 
@@ -103,6 +104,35 @@ class _Media:
     bit_rate: int | None
     duration_us: int | None
     version: str
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
+class Download:
+    plan: PlaybackPlan
+    quality: downloads.Quality
+    duration_us: int | None
+    title: str
+    segments: downloads.Segments
+
+
+class _Fragments:
+    def __init__(self, context: SessionContext) -> None:
+        self._context = context
+
+    async def fragment(self, rendition_id: str, part: int | None) -> bytes:
+        context = self._context
+        job = context.plan.job(rendition_id, part)
+        return await context.workers.get(
+            context.plan.key(job),
+            context.producer(job),
+            heavy=not job.rendition.is_remux,
+            owner=context.owner,
+        )
+
+
+async def _no_progress(position_us: int, final: bool) -> None:
+    """A download has no playback position to keep."""
 
 
 class Playback:
@@ -203,14 +233,7 @@ class Playback:
             audio_stream=audio_stream,
             limits=limits,
         )
-        plan = self._plans.get((item_id, media.version))
-        if plan is None:
-            plan = await anyio.to_thread.run_sync(partial(self._plan, media))
-            self._plans[item_id, media.version] = plan
-            while len(self._plans) > PLAN_CACHE:
-                self._plans.popitem(last=False)
-        else:
-            self._plans.move_to_end((item_id, media.version))
+        plan = await self._planned(item_id, media)
         session_id = uuid.uuid4().hex
         written = [datetime.now(UTC)]  # when this session started, then last stored progress
 
@@ -299,6 +322,36 @@ class Playback:
         session.child.mailbox.tell(CloseRequested())
         await session.child.wait()
 
+    async def download(
+        self, item_id: int, quality: str, *, viewer: Viewer | None, user_id: int | None
+    ) -> Download:
+        """What downloading ``item_id`` at ``quality`` needs: the plan, the quality chosen
+        (NotFound when not offered), and fragments made by the segment workers as a player's
+        are (the cache, the per-user encode cap)."""
+        media = await self._media(item_id, viewer)
+        plan = await self._planned(item_id, media)
+        chosen = downloads.choose(plan, quality)
+        owner = None if user_id is None else f"user {user_id}"
+        context = SessionContext(plan, media.open, self._workers, _no_progress, owner=owner)
+        return Download(plan, chosen, media.duration_us, media.title, _Fragments(context))
+
+    async def download_qualities(
+        self, item_id: int, *, viewer: Viewer | None
+    ) -> tuple[list[downloads.Quality], int | None]:
+        media = await self._media(item_id, viewer)
+        return downloads.qualities(await self._planned(item_id, media)), media.duration_us
+
+    async def _planned(self, item_id: int, media: _Media) -> PlaybackPlan:
+        plan = self._plans.get((item_id, media.version))
+        if plan is None:
+            plan = await anyio.to_thread.run_sync(partial(self._plan, media))
+            self._plans[item_id, media.version] = plan
+            while len(self._plans) > PLAN_CACHE:
+                self._plans.popitem(last=False)
+        else:
+            self._plans.move_to_end((item_id, media.version))
+        return plan
+
     async def _media(self, item_id: int, viewer: Viewer | None) -> _Media:
         async with self._db.connect() as conn:
             item = await item_queries.get_item(conn, item_id)
@@ -322,6 +375,7 @@ class Playback:
             bit_rate=item.bit_rate,
             duration_us=item.duration_us,
             version=item.version,
+            title=item.title if item.year is None else f"{item.title} ({item.year})",
         )
         if record.kind == "local" and record.path is not None:
             path = str(LocalSource(record.id, Path(record.path)).local_path(item.key))

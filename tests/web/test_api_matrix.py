@@ -366,6 +366,10 @@ TABLE: dict[str, Row] = {
     # browsing
     "GET /api/items": Row(login),
     "GET /api/items/{item_id}": Row(login, ITEMS, params=item),
+    "GET /api/items/{item_id}/downloads": Row(login, ITEMS, params=item),
+    "GET /api/items/{item_id}/download": Row(
+        login, ITEMS, params=item, query={"quality": "original"}
+    ),
     "GET /api/items/{item_id}/images/{kind}": Row(login, ITEMS, params=also(item, kind="thumb")),
     "GET /api/series/{series_id}": Row(login, SHOWS, params=series),
     "GET /api/series/{series_id}/images/{kind}": Row(

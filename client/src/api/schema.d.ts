@@ -343,6 +343,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/items/{item_id}/download": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The title as one MP4 file (video and the default audio), made as it is sent. */
+        get: operations["get_downloads_download"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/items/{item_id}/downloads": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The qualities this title can be downloaded at, best first. */
+        get: operations["get_downloads_offered"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/items/{item_id}/favorite": {
         parameters: {
             query?: never;
@@ -1041,6 +1075,30 @@ export interface components {
             /** Role */
             role: string;
         };
+        /** DownloadQuality */
+        DownloadQuality: {
+            /**
+             * Bit Rate
+             * @description video and audio, bits per second (average)
+             */
+            bit_rate: number;
+            /** Height */
+            height: number | null;
+            /**
+             * Quality
+             * @description what to ask for: original, or a height such as 720p
+             */
+            quality: string;
+            /**
+             * Size Bytes
+             * @description an estimate, from the bit rate and duration
+             */
+            size_bytes: number | null;
+            /** Transcoded */
+            transcoded: boolean;
+            /** Width */
+            width: number | null;
+        };
         /** ErrorDetail */
         ErrorDetail: {
             /**
@@ -1537,7 +1595,7 @@ export interface operations {
             header?: never;
             path: {
                 album_id: number;
-                kind: "thumb" | "backdrop" | "poster" | "logo" | "photo" | "cover";
+                kind: "poster" | "photo" | "thumb" | "backdrop" | "logo" | "cover";
             };
             cookie?: never;
         };
@@ -3255,6 +3313,160 @@ export interface operations {
             };
         };
     };
+    get_downloads_download: {
+        parameters: {
+            query?: {
+                /** @description original, or a height such as 720p */
+                quality?: string;
+            };
+            header?: never;
+            path: {
+                item_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "video/mp4": string;
+                };
+            };
+            /** @description Bad Request: a malformed body, a wrong type, an unknown field or parameter */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unauthorized: no usable credentials (see WWW-Authenticate) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden: not allowed to do this (role, or a thing you may see but not change) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found: absent, or hidden from you */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too Many Requests (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description An unexpected error or an unavailable dependency (5xx) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    get_downloads_offered: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                item_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Item Id */
+                        item_id: number;
+                        /**
+                         * Qualities
+                         * @description best first
+                         */
+                        qualities: components["schemas"]["DownloadQuality"][];
+                    };
+                };
+            };
+            /** @description Unauthorized: no usable credentials (see WWW-Authenticate) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden: not allowed to do this (role, or a thing you may see but not change) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found: absent, or hidden from you */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too Many Requests (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description An unexpected error or an unavailable dependency (5xx) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     post_userdata_add_favorite: {
         parameters: {
             query?: never;
@@ -3427,7 +3639,7 @@ export interface operations {
             header?: never;
             path: {
                 item_id: number;
-                kind: "thumb" | "backdrop" | "poster" | "logo" | "photo" | "cover";
+                kind: "poster" | "photo" | "thumb" | "backdrop" | "logo" | "cover";
             };
             cookie?: never;
         };
@@ -6207,7 +6419,7 @@ export interface operations {
             header?: never;
             path: {
                 series_id: number;
-                kind: "thumb" | "backdrop" | "poster" | "logo" | "photo" | "cover";
+                kind: "poster" | "photo" | "thumb" | "backdrop" | "logo" | "cover";
             };
             cookie?: never;
         };
