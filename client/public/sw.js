@@ -6,21 +6,38 @@
 const CACHE = 'reelbox-shell-v1';
 const SERVER = /^\/(api|stream|metrics|healthz|readyz)(\/|$)/;
 
-// The page and the bundles it names: the page that registered this worker loaded them before
-// the worker could see it.
-async function keepShell() {
+// The page, the bundles it names and the route chunks those load on demand (a screen first
+// opened offline needs its chunk): the page that registered this worker loaded its bundles
+// before the worker could see them, and a new build brings new names, so every page fetched
+// from the network is kept this way.
+const CHUNK = /"(\/_expo\/static\/js\/[^"]+\.js)"/g;
+
+async function keepShell(page) {
   const cache = await caches.open(CACHE);
-  const page = await fetch('/', { cache: 'no-cache' });
-  if (!page.ok) return;
   const html = await page.clone().text();
   await cache.put('/', page);
   const assets = [...html.matchAll(/(?:src|href)="(\/[^"]+)"/g)].map((m) => m[1]);
-  await Promise.all(assets.map((path) => cache.add(path).catch(() => undefined)));
+  const chunks = new Set();
+  await Promise.all(
+    assets.map(async (path) => {
+      // Expo names bundles by their content: one already kept is the same file.
+      const kept = await cache.match(path);
+      const response = kept || (await fetch(path).catch(() => null));
+      if (!response || !response.ok) return;
+      if (path.endsWith('.js')) for (const m of (await response.clone().text()).matchAll(CHUNK)) chunks.add(m[1]);
+      if (!kept) await cache.put(path, response);
+    }),
+  );
+  await Promise.all([...chunks].map((path) => cache.match(path).then((kept) => kept || cache.add(path)).catch(() => undefined)));
 }
 
 self.addEventListener('install', (event) => {
   self.skipWaiting();
-  event.waitUntil(keepShell().catch(() => undefined));
+  event.waitUntil(
+    fetch('/', { cache: 'no-cache' })
+      .then((page) => (page.ok ? keepShell(page) : undefined))
+      .catch(() => undefined),
+  );
 });
 self.addEventListener('activate', (event) => event.waitUntil(self.clients.claim()));
 
@@ -34,7 +51,8 @@ self.addEventListener('fetch', (event) => {
       .then((response) => {
         if (response.ok) {
           const copy = response.clone();
-          caches.open(CACHE).then((cache) => cache.put(page ? '/' : request, copy));
+          const kept = page ? keepShell(copy) : caches.open(CACHE).then((cache) => cache.put(request, copy));
+          event.waitUntil(kept.catch(() => undefined));
         }
         return response;
       })
