@@ -33,6 +33,13 @@ async function keepShell(page) {
 
 self.addEventListener('install', (event) => {
   self.skipWaiting();
+  // API and stream requests skip this worker entirely (Chromium's static routing): a page's
+  // last progress report, sent with keepalive as it unloads, was lost when it went through here.
+  if (event.addRoutes && typeof URLPattern === 'function') {
+    event.addRoutes(
+      ['/api/*', '/stream/*'].map((pathname) => ({ condition: { urlPattern: new URLPattern({ pathname }) }, source: 'network' })),
+    );
+  }
   event.waitUntil(
     fetch('/', { cache: 'no-cache' })
       .then((page) => (page.ok ? keepShell(page) : undefined))
