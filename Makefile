@@ -14,7 +14,7 @@ CLIENT_STAMP := client/node_modules/.installed-$(shell cat client/package-lock.j
 # not count): a checksum, not mtimes, so a checkout that touches files without changing them
 # costs no rebuild. The stamp lives in client/dist, which a build replaces; npm install comes
 # first (order only: the lock file is among the inputs).
-CLIENT_INPUTS := $(shell find client/app client/src client/assets -type f -not -path '*/__tests__/*' 2>/dev/null) \
+CLIENT_INPUTS := $(shell find client/app client/src client/assets client/public -type f -not -path '*/__tests__/*' 2>/dev/null) \
 	client/app.json client/package.json client/package-lock.json client/tsconfig.json
 CLIENT_BUILD := client/dist/.built-$(shell cksum $(sort $(CLIENT_INPUTS)) | cksum | cut -d' ' -f1)
 
