@@ -43,6 +43,7 @@ from engine.sessions.planning import plan_playback
 from engine.sessions.profiles import DeviceProfile, Limits
 from engine.sessions.session import (
     CloseRequested,
+    Heartbeat,
     Message,
     ProgressReported,
     SegmentRequested,
@@ -296,6 +297,8 @@ class Playback:
         """An init (``part=None``) or media segment; the session hears of it, to prefetch."""
         session = self.session(session_id)
         job = session.plan.job(rendition_id, part, container)
+        # The player is there while it waits: a slow segment must not let the session idle out.
+        session.child.mailbox.tell(Heartbeat())
         data = await self._workers.get(
             session.plan.key(job),
             session.context.producer(job),
