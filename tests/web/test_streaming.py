@@ -419,13 +419,17 @@ async def test_a_session_ending_late_does_not_undo_newer_progress(
                 found = await userdata.get_user_data(conn, ann.id, server.item_id)
             return None if found is None else found.position_us
 
+        async def until_stored(position_us: int) -> None:
+            with anyio.fail_after(30):
+                while await stored() != position_us:
+                    await anyio.sleep(0.01)
+
         tv = await server.playback.create(server.item_id, chromium, user_id=ann.id)
         server.playback.progress(tv.id, 4_000_000, paused=True)
+        await until_stored(4_000_000)
         phone = await server.playback.create(server.item_id, chromium, user_id=ann.id)
         server.playback.progress(phone.id, 9_000_000)
-        with anyio.fail_after(10):
-            while await stored() != 9_000_000:
-                await anyio.sleep(0.01)
+        await until_stored(9_000_000)
         await server.playback.close(tv.id)
         assert await stored() == 9_000_000
         await server.playback.close(phone.id)  # the newest session's own last word is kept

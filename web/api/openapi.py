@@ -193,6 +193,9 @@ class ReelboxOpenAPI(OpenAPIProvider):
         parameter = super().build_path_parameter(name, converter)
         if isinstance(converter, IdConverter):
             parameter["schema"] = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+        elif isinstance(parameter.get("schema", {}).get("enum"), list):
+            # <any(...)> keeps its values in a set: sorted, the document is the same every run.
+            parameter["schema"]["enum"] = sorted(parameter["schema"]["enum"])
         return parameter
 
     def build_querystring_parameters(

@@ -1595,7 +1595,7 @@ export interface operations {
             header?: never;
             path: {
                 album_id: number;
-                kind: "poster" | "photo" | "thumb" | "backdrop" | "logo" | "cover";
+                kind: "backdrop" | "cover" | "logo" | "photo" | "poster" | "thumb";
             };
             cookie?: never;
         };
@@ -3639,7 +3639,7 @@ export interface operations {
             header?: never;
             path: {
                 item_id: number;
-                kind: "poster" | "photo" | "thumb" | "backdrop" | "logo" | "cover";
+                kind: "backdrop" | "cover" | "logo" | "photo" | "poster" | "thumb";
             };
             cookie?: never;
         };
@@ -6419,7 +6419,7 @@ export interface operations {
             header?: never;
             path: {
                 series_id: number;
-                kind: "poster" | "photo" | "thumb" | "backdrop" | "logo" | "cover";
+                kind: "backdrop" | "cover" | "logo" | "photo" | "poster" | "thumb";
             };
             cookie?: never;
         };
