@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import anyio
 import pytest
@@ -45,20 +47,33 @@ def _video(plan: PlaybackPlan) -> str:
     return next(r.id for r in plan.renditions if r.kind is RenditionKind.VIDEO and r.is_remux)
 
 
+# Worker threads remux in real time: the tests that wait for them run trio on its real clock
+# (a mock clock races ahead of the threads, and its loop spins while they work).
+REAL_CLOCKS = pytest.mark.parametrize(
+    "anyio_backend", ["asyncio", ("trio", {})], ids=["asyncio", "trio"]
+)
+
+
 async def _until(condition: Callable[[], bool], what: str) -> None:
-    # Threads do the work in real time while trio's mock clock races ahead: wait on the real
-    # clock (a loaded machine may take many seconds), yielding to the loop each turn.
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        await anyio.sleep(0.001)
+    with anyio.move_on_after(60):  # a loaded machine may take many seconds
+        while not condition():
+            await anyio.sleep(0.005)
+        return
     raise AssertionError(f"never, in 60 s: {what}")
 
 
-async def test_prefetch_follows_the_player_and_progress_is_saved(
-    plan: PlaybackPlan, clip: Path
-) -> None:
+@dataclass
+class Running:
+    child: Any
+    supervisor: Any
+    workers: SegmentWorkers
+    cache: MemorySegmentCache
+    saved: list[tuple[int, bool]] = field(default_factory=list)
+
+
+@asynccontextmanager
+async def _running(plan: PlaybackPlan, clip: Path) -> AsyncIterator[Running]:
+    """A session actor of ``plan`` under a supervisor, with real workers remuxing ``clip``."""
     cache = MemorySegmentCache()
     workers = SegmentWorkers(cache, encoders=1, remuxers=2)
     saved: list[tuple[int, bool]] = []
@@ -67,11 +82,21 @@ async def test_prefetch_follows_the_player_and_progress_is_saved(
         saved.append((position_us, final))
 
     context = SessionContext(plan, lambda: clip, workers, save)
-    video = _video(plan)
     async with anyio.create_task_group() as tg:
         await tg.start(workers.run)
         supervisor = await tg.start(Supervisor(escalate=False).run)
         child = await supervisor.start_child("session-1", session_actor(context, NEVER_IDLE))
+        yield Running(child, supervisor, workers, cache, saved)
+        tg.cancel_scope.cancel()
+
+
+@REAL_CLOCKS
+async def test_prefetch_follows_the_player_and_progress_is_saved(
+    plan: PlaybackPlan, clip: Path
+) -> None:
+    video = _video(plan)
+    async with _running(plan, clip) as run:
+        child, workers, cache = run.child, run.workers, run.cache
         child.mailbox.tell(SegmentRequested(video, 0))
         await _until(lambda: workers.statistics().produced == 3, "three segments prefetched")
         for n in (1, 2, 3):
@@ -85,8 +110,7 @@ async def test_prefetch_follows_the_player_and_progress_is_saved(
         child.mailbox.tell(CloseRequested())
         await child.wait()
         assert not child.alive
-        tg.cancel_scope.cancel()
-    assert saved == [(24_500_000, False), (24_500_000, True)]
+    assert run.saved == [(24_500_000, False), (24_500_000, True)]
 
 
 @trio_only
@@ -111,6 +135,7 @@ async def test_a_silent_player_ends_its_session(plan: PlaybackPlan, clip: Path) 
     assert saved == [(3_000_000, False), (3_000_000, True)]
 
 
+@REAL_CLOCKS
 async def test_subtitle_segments_are_prefetched_as_webvtt(tmp_path: Path) -> None:
     """A player that fetches subtitles (hls.js does, even with captions off) gets the next
     cues prefetched as WebVTT; the session does not fall over asking for them as fMP4."""
@@ -119,23 +144,12 @@ async def test_subtitle_segments_are_prefetched_as_webvtt(tmp_path: Path) -> Non
     )
     plan = plan_clip(clip, target=Fraction(2))
     [subtitles] = [r.id for r in plan.renditions if r.kind is RenditionKind.SUBTITLE]
-    cache = MemorySegmentCache()
-    workers = SegmentWorkers(cache, encoders=1, remuxers=2)
-
-    async def save(position_us: int, final: bool) -> None:
-        pass
-
-    context = SessionContext(plan, lambda: clip, workers, save)
-    async with anyio.create_task_group() as tg:
-        await tg.start(workers.run)
-        supervisor = await tg.start(Supervisor(escalate=False).run)
-        child = await supervisor.start_child("session-1", session_actor(context, NEVER_IDLE))
-        child.mailbox.tell(SegmentRequested(subtitles, 0))
-        await _until(lambda: workers.statistics().produced == 3, "three cues prefetched")
+    async with _running(plan, clip) as run:
+        run.child.mailbox.tell(SegmentRequested(subtitles, 0))
+        await _until(lambda: run.workers.statistics().produced == 3, "three cues prefetched")
         for n in (1, 2, 3):
-            cues = await cache.get(plan.key(plan.job(subtitles, n, "webvtt")))
+            cues = await run.cache.get(plan.key(plan.job(subtitles, n, "webvtt")))
             assert cues is not None and cues.startswith(b"WEBVTT")
-        assert child.alive and supervisor.statistics().restarts == 0
-        child.mailbox.tell(CloseRequested())
-        await child.wait()
-        tg.cancel_scope.cancel()
+        assert run.child.alive and run.supervisor.statistics().restarts == 0
+        run.child.mailbox.tell(CloseRequested())
+        await run.child.wait()

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import anyio
@@ -44,10 +44,11 @@ class SigningKey:
     private_key: Ed25519PrivateKey
     created_at: datetime
     retired_at: datetime | None
+    # Derived once: every request's token check asks for it.
+    public_key: Ed25519PublicKey = field(init=False, repr=False, compare=False)
 
-    @property
-    def public_key(self) -> Ed25519PublicKey:
-        return self.private_key.public_key()
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "public_key", self.private_key.public_key())
 
     def verifies_at(self, now: datetime) -> bool:
         return self.retired_at is None or now < self.retired_at
