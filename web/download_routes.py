@@ -22,6 +22,7 @@ from quart_schema import document_response, validate_querystring
 from ingest.catalog.browse import Viewer
 from web import downloads
 from web.api.cache import json_response
+from web.api.context import viewer_of
 from web.api.openapi import binary, errors
 from web.api.schemas import Out, Query
 from web.auth.principal import optional_principal, require_login
@@ -62,8 +63,7 @@ def download_routes(playback: Playback, auth: Auth | None = None) -> Blueprint:
         principal = optional_principal() if auth is not None else None
         if principal is None:
             return None, None
-        seen = Viewer(principal.user_id, principal.library_ids, principal.max_parental_rating)
-        return seen, principal.user_id
+        return viewer_of(principal), principal.user_id
 
     @routes.get("/api/items/<id:item_id>/downloads")
     @login

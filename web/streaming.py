@@ -30,8 +30,8 @@ from engine.segmenter.playlists import dash_manifest, hls_master, hls_media, hls
 from engine.segmenter.renditions import RenditionKind
 from engine.sessions.decision import Method
 from engine.sessions.profiles import BUILT_IN, Limits
-from ingest.catalog.browse import Viewer
 from web.api.cache import json_response
+from web.api.context import viewer_of
 from web.api.openapi import errors, no_content
 from web.api.schemas import Body, Id, Out
 from web.auth.principal import (
@@ -133,7 +133,7 @@ def streaming_routes(playback: Playback, auth: Auth | None = None) -> Blueprint:
             audio_stream=data.audio_stream,
             limits=Limits(max_bitrate=data.max_bitrate, max_height=data.max_height),
             user_id=principal.user_id if principal else None,
-            viewer=None if principal is None else _viewer(principal),
+            viewer=None if principal is None else viewer_of(principal),
         )
         base = f"/stream/{session.id}"
         decision = session.decision
@@ -298,11 +298,6 @@ def _owns(principal: Principal, session: PlaybackSession) -> bool:
     if principal.method == "stream":
         return principal.may_stream(session.id)
     return principal.is_admin or session.user_id == principal.user_id
-
-
-def _viewer(principal: Principal) -> Viewer:
-    """What ``principal`` may see: the same rule as browsing."""
-    return Viewer(principal.user_id, principal.library_ids, principal.max_parental_rating)
 
 
 def _query(**params: str | None) -> str:
